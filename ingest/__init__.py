@@ -1,0 +1,1 @@
+"""Ingest: corpus files -> clean text -> sentence chunks -> embeddings in the store."""

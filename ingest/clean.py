@@ -1,0 +1,352 @@
+"""Raw text -> clean text, plus the metadata found in it (title, date, source, DOI, authors).
+
+Scraped pages carry menus, breadcrumbs, banners, legal notices and sentences broken across
+lines. The rules here are general: they look at the shape of lines and paragraphs (short
+link-like lines before the article, `A > B > C` trails, `Key: value` header lines, notices made of
+legal vocabulary, e-mail lines) and never at the words of one particular site.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections import Counter
+from dataclasses import dataclass, field
+
+BULLET = re.compile(r"^\s*[•·●▪◦‣∙]\s*")
+BREADCRUMB = re.compile(r"(\s(>|»|›|/)\s.*){2,}")
+HEADER_FIELD = re.compile(
+    r"^(?P<key>last[ -]?update[d]?|updated|published(?: on)?|date|posted(?: on)?|source|author|by|url)"
+    r"\s*[:：]\s*(?P<value>.{1,120})$",
+    re.IGNORECASE,
+)
+EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")
+URL = re.compile(r"https?://\S+|\bwww\.\S+", re.IGNORECASE)
+CALL_TO_ACTION = re.compile(r"\b(visit|click|subscribe|follow us|sign up|download (our|the) app)\b", re.IGNORECASE)
+DOI = re.compile(r"\b10\.\d{4,9}/[^\s\"'<>]+")
+UI_LINES = {
+    "contact us",
+    "contact",
+    "home",
+    "menu",
+    "search",
+    "login",
+    "log in",
+    "sign in",
+    "sign up",
+    "register",
+    "subscribe",
+    "share",
+    "print",
+    "email",
+    "e-mail",
+    "next",
+    "previous",
+    "back to top",
+    "read more",
+    "related articles",
+    "related posts",
+    "advertisement",
+    "skip to content",
+    "skip to main content",
+    "cookie settings",
+    "accept cookies",
+    "follow us",
+    "newsletter",
+    "top",
+}
+LEGAL = [
+    r"\bwarrant(?:y|ies)\b",
+    r"\bdisclaim",
+    r"\bcopyright\b|©",
+    r"all rights reserved",
+    r"terms of (?:use|service)",
+    r"privacy (?:policy|statement)",
+    r"\bcookies?\b",
+    r"information purposes only",
+    r"plagiari",
+    r"infring",
+    r"(?:does not|doesn't|do not) (?:necessarily )?represent",
+    r"\bcontact us\b",
+    r"please (?:send|write|contact|email)",
+    r"unsubscribe",
+    r"\bopinion of\b",
+    r"(?:english|machine) version of",
+    r"originally (?:written |published )?in (?:the )?\w+ language",
+    r"\breprint",
+    r"liab(?:le|ility)",
+]
+LEGAL_RE = [re.compile(p, re.IGNORECASE) for p in LEGAL]
+GENERIC_AUTHORS = {"user", "admin", "administrator", "editor", "staff", "internet", "unknown", "anonymous", "guest"}
+CITED_AUTHORS = re.compile(
+    r"((?:[A-Z][\w'’-]+(?: [A-Z][\w'’-]+)?, (?:[A-Z]\.\s?-?)+,?\s*){2,}|"
+    r"(?:[A-Z][\w'’-]+, (?:[A-Z]\.\s?-?)+,?\s*)+et al\.?)"
+)
+MONTHS = {
+    m: i
+    for i, m in enumerate(
+        [
+            "january",
+            "february",
+            "march",
+            "april",
+            "may",
+            "june",
+            "july",
+            "august",
+            "september",
+            "october",
+            "november",
+            "december",
+        ],
+        start=1,
+    )
+}
+MONTHS.update({name[:3]: number for name, number in list(MONTHS.items())})
+TERMINAL = '.!?:;"”’)]'
+
+
+@dataclass
+class CleanText:
+    """Clean text (paragraphs separated by blank lines) and the metadata found in it."""
+
+    text: str
+    title: str = ""
+    date: str = ""
+    source: str = ""
+    doi: str = ""
+    authors: list[str] = field(default_factory=list)
+
+
+def normalize(text: str) -> str:
+    """Unicode NFC, one kind of newline and space, no zero-width or control characters."""
+    text = unicodedata.normalize("NFC", text).replace("\r\n", "\n").replace("\r", "\n")
+    text = text.replace("\u00a0", " ").replace("\t", " ").replace("\f", "\n\n")
+    text = re.sub(r"[\u200b-\u200d\u2060\ufeff]", "", text)
+    return "".join(ch for ch in text if ch == "\n" or ord(ch) >= 32)
+
+
+def words(line: str) -> int:
+    return len(line.split())
+
+
+def is_prose(paragraph: str) -> bool:
+    """A paragraph of running text rather than a menu item, label or heading."""
+    return words(paragraph) >= 12
+
+
+def is_menu_item(line: str) -> bool:
+    return words(line) <= 3 and not line.rstrip().endswith(tuple(TERMINAL)) and not DOI.search(line)
+
+
+def legal_score(paragraph: str) -> int:
+    return sum(1 for pattern in LEGAL_RE if pattern.search(paragraph))
+
+
+def is_boilerplate(paragraph: str) -> bool:
+    """Legal notices, contact lines, calls to action and bare UI labels."""
+    bare = re.sub(r"[^\w\s-]", "", paragraph).strip().lower()
+    if bare in UI_LINES or (words(paragraph) <= 3 and bare.endswith(" logo")):
+        return True
+    score = legal_score(paragraph)
+    if EMAIL.search(paragraph) and (score >= 1 or words(paragraph) <= 25):
+        return True
+    if URL.search(paragraph) and CALL_TO_ACTION.search(paragraph) and words(paragraph) <= 30:
+        return True
+    return score >= 2
+
+
+def join_lines(lines: list[str]) -> str:
+    """Join the hard-wrapped lines of one paragraph back into running text."""
+    out = ""
+    for line in lines:
+        if not out:
+            out = line
+        elif re.search(r"[a-z]-$", out) and line[:1].islower():
+            out = out[:-1] + line  # a word hyphenated at the end of a line
+        elif out.endswith(("-", "/")) or line[:1] in ",.;:)]":
+            out += line
+        else:
+            out += " " + line
+    return repair_links(out)
+
+
+def repair_links(text: str) -> str:
+    """Mend URLs and DOIs that a line break split after a dot: 'https://doi. org/10. 1038/x'."""
+    previous = None
+    while previous != text:
+        previous = text
+        text = re.sub(r"((?:https?://|www\.)\S*\.)\s+(?=[a-z0-9])", r"\1", text)
+        text = re.sub(r"\b(10\.)\s+(\d{4,9}/)", r"\1\2", text)
+    return text
+
+
+def split_paragraph_lines(block: list[str]) -> list[list[str]]:
+    """Split a block into paragraphs where a line is a list item or a heading, not a wrapped line."""
+    paragraphs: list[list[str]] = []
+    for line in block:
+        starts_item = bool(re.match(r"^([-*+]|\d+[.)]|#+)\s", line))
+        prev = paragraphs[-1][-1] if paragraphs else ""
+        prev_is_heading = (
+            prev
+            and len(prev) < 60
+            and words(prev) <= 8
+            and not prev.endswith(tuple(TERMINAL + ",-"))
+            and prev[:1].isupper()
+            and line[:1].isupper()
+            and len(block) > 2
+        )
+        if not paragraphs or starts_item or prev_is_heading or prev.startswith("#"):
+            paragraphs.append([line])
+        else:
+            paragraphs[-1].append(line)
+    return paragraphs
+
+
+def parse_date(value: str) -> str:
+    """An ISO date (YYYY-MM-DD) from the common ways pages write one, or ''."""
+    value = value.strip()
+    m = re.search(r"\b(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})\b", value)
+    if m:
+        year, month, day = (int(x) for x in m.groups())
+    else:
+        m = re.search(r"\b([A-Za-z]{3,9})\.? (\d{1,2})(?:st|nd|rd|th)?,? (\d{4})\b", value)
+        if m and m.group(1).lower() in MONTHS:
+            month, day, year = MONTHS[m.group(1).lower()], int(m.group(2)), int(m.group(3))
+        else:
+            m = re.search(r"\b(\d{1,2}) ([A-Za-z]{3,9})\.? (\d{4})\b", value)
+            if not (m and m.group(2).lower() in MONTHS):
+                return ""
+            day, month, year = int(m.group(1)), MONTHS[m.group(2).lower()], int(m.group(3))
+    if not (1 <= month <= 12 and 1 <= day <= 31 and 1000 <= year <= 2999):
+        return ""
+    return f"{year:04d}-{month:02d}-{day:02d}"
+
+
+def drop_repeated_lines(pages: list[str]) -> list[str]:
+    """Remove running headers and footers: short lines found on most pages of a paged document."""
+    if len(pages) < 3:
+        return pages
+    seen = Counter()
+    for page in pages:
+        seen.update({re.sub(r"\d+", "#", line.strip()) for line in page.splitlines() if 0 < words(line) <= 12})
+    repeated = {line for line, n in seen.items() if n >= max(3, len(pages) // 2)}
+    return [
+        "\n".join(line for line in page.splitlines() if re.sub(r"\d+", "#", line.strip()) not in repeated)
+        for page in pages
+    ]
+
+
+def clean(raw: str, title_hint: str = "") -> CleanText:
+    """Clean one text and collect the metadata it carries."""
+    meta: dict[str, str] = {}
+    crumbs: list[str] = []
+    paragraphs: list[str] = []
+    blocks = re.split(r"\n\s*\n", normalize(raw))
+    for block in blocks:
+        lines = [BULLET.sub("", line).strip() for line in block.splitlines()]
+        kept = []
+        for line in lines:
+            if not line:
+                continue
+            field_match = HEADER_FIELD.match(line)
+            if field_match and words(line) <= 12:
+                meta.setdefault(field_match["key"].lower().split()[0], field_match["value"].strip())
+                continue
+            if BREADCRUMB.search(line) and not line.endswith("."):
+                crumbs.append(re.split(r"\s(?:>|»|›|/)\s", line)[-1].strip())
+                continue
+            kept.append(line)
+        # Menus: two or more link-like lines before the article begins
+        if not any(is_prose(p) for p in paragraphs):
+            if sum(is_menu_item(line) for line in kept) >= 2:
+                kept = [line for line in kept if not is_menu_item(line)]
+        for group in split_paragraph_lines(kept):
+            paragraph = join_lines(group)
+            if paragraph and not is_boilerplate(paragraph):
+                paragraphs.append(paragraph)
+
+    paragraphs = _join_broken_paragraphs(_drop_header_noise(paragraphs))
+    title = _find_title(title_hint, paragraphs, crumbs)
+    paragraphs = _dedupe_title(paragraphs, title)
+    text = "\n\n".join(paragraphs)
+
+    doi_match = DOI.search(text)
+    doi = doi_match.group(0).rstrip(".,;)]") if doi_match else ""
+    date = ""
+    for key in ("published", "posted", "date", "last", "updated"):
+        if key in meta and (date := parse_date(meta[key])):
+            break
+    source = next((m for m in (URL.search(meta.get(k, "")) for k in ("url", "source")) if m), None)
+    source_url = source.group(0).rstrip(".,;)") if source else (f"https://doi.org/{doi}" if doi else "")
+    return CleanText(text=text, title=title, date=date, source=source_url, doi=doi, authors=_authors(text, meta))
+
+
+INSTRUCTIONS = re.compile(
+    r"\b(ignore|disregard|forget|override)\b.{0,40}\b(previous|prior|above|earlier|all|your|the system)\b.{0,20}"
+    r"\b(instructions?|prompts?|rules|directions)\b|\byou are now\b|\bsystem prompt\b|\bnew instructions\b|"
+    r"\bact as (an?|the) \w+|\bdo not (tell|reveal|mention)\b.{0,30}\b(user|anyone)\b",
+    re.IGNORECASE | re.DOTALL,
+)
+
+
+def reads_like_instructions(text: str) -> bool:
+    """Text that addresses an assistant ("ignore previous instructions ...") rather than a reader."""
+    return bool(INSTRUCTIONS.search(text))
+
+
+def _drop_header_noise(paragraphs: list[str]) -> list[str]:
+    """Before the first prose paragraph, drop lone menu-like lines (a site name, a menu label)."""
+    first_prose = next((i for i, p in enumerate(paragraphs) if is_prose(p)), len(paragraphs))
+    head = [p for p in paragraphs[:first_prose] if not is_menu_item(p) or p.startswith("#")]
+    return head + paragraphs[first_prose:]
+
+
+def _join_broken_paragraphs(paragraphs: list[str]) -> list[str]:
+    """Join a paragraph to the one before when a blank line fell inside a sentence."""
+    out: list[str] = []
+    for p in paragraphs:
+        if out and p[:1].islower() and not out[-1].endswith(tuple(TERMINAL)) and not out[-1].startswith("#"):
+            out[-1] = join_lines([out[-1], p])
+        else:
+            out.append(p)
+    return out
+
+
+def _find_title(hint: str, paragraphs: list[str], crumbs: list[str]) -> str:
+    if hint.strip():
+        return " ".join(hint.split())
+    for p in paragraphs[:5]:
+        if p.startswith("#"):
+            return p.lstrip("#").strip()
+    for crumb in crumbs:
+        if any(p.startswith(crumb) for p in paragraphs):
+            return crumb
+    for p in paragraphs[:3]:
+        if 2 <= words(p) <= 40 and not p.endswith("."):
+            return p
+    return ""
+
+
+def _dedupe_title(paragraphs: list[str], title: str) -> list[str]:
+    """Keep the title once: pages often repeat it in a banner and again as the heading."""
+    out, seen = [], False
+    for p in paragraphs:
+        if title and p.lstrip("# ").strip() == title:
+            if seen:
+                continue
+            seen = True
+        out.append(p)
+    return out
+
+
+def _authors(text: str, meta: dict[str, str]) -> list[str]:
+    """Authors of the cited paper ('Surname, I., Surname, I. et al.'), else a byline."""
+    m = CITED_AUTHORS.search(text)
+    if m:
+        found = re.findall(r"([A-Z][\w'’-]+(?: [A-Z][\w'’-]+)?, (?:[A-Z]\.\s?-?)+)", m.group(0))
+        return [a.strip() for a in found]
+    byline = meta.get("author") or meta.get("by") or ""
+    if byline and byline.strip().lower() not in GENERIC_AUTHORS:
+        return [a.strip() for a in re.split(r",| and ", byline) if a.strip()]
+    return []

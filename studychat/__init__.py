@@ -1,0 +1,1 @@
+"""What the ingest and chat sides share: settings, types, the embedder and the store."""

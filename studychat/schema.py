@@ -1,0 +1,99 @@
+"""The words every stage shares: documents, chunks, passages, citations, answers."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+
+@dataclass
+class Document:
+    """A cleaned document, ready to chunk. `text` is the clean text that chunk offsets point into."""
+
+    id: str
+    path: str
+    title: str
+    text: str
+    content_hash: str
+    source: str = ""
+    date: str = ""
+    doi: str = ""
+    authors: list[str] = field(default_factory=list)
+    # (start offset in `text`, page number) for paged formats such as PDF, in order.
+    page_starts: list[tuple[int, int]] = field(default_factory=list)
+
+    def page_at(self, offset: int) -> int | None:
+        """The page number that the character at `offset` is on, or None for unpaged documents."""
+        page = None
+        for start, number in self.page_starts:
+            if start > offset:
+                break
+            page = number
+        return page
+
+
+@dataclass
+class Chunk:
+    """A run of whole sentences of one document, with its place in the clean text."""
+
+    id: str
+    document_id: str
+    text: str
+    start: int
+    end: int
+    page: int | None = None
+    flagged: bool = False  # text that reads like instructions to an assistant
+
+
+@dataclass
+class Passage:
+    """A chunk found for a question, with the document fields a citation needs."""
+
+    chunk_id: str
+    document_id: str
+    title: str
+    source: str
+    date: str
+    page: int | None
+    text: str
+    start: int
+    score: float = 0.0
+    dense: float = 0.0  # cosine similarity of the question and the chunk
+    flagged: bool = False
+
+
+@dataclass
+class Citation:
+    """One cited passage: `quote` is the exact supporting text, `passage` the chunk around it."""
+
+    n: int
+    document_id: str
+    title: str
+    source: str
+    page: int | None
+    quote: str
+    passage: str
+    score: float
+    date: str = ""
+    unsupported: bool = False
+    flagged: bool = False
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class Answer:
+    """What the user sees: text with `[n]` markers, the citations they point to, and whether it declined."""
+
+    text: str
+    citations: list[Citation] = field(default_factory=list)
+    refused: bool = False
+    notes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return {
+            "answer": self.text,
+            "refused": self.refused,
+            "citations": [c.to_dict() for c in self.citations],
+            "notes": self.notes,
+        }

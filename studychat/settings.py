@@ -1,0 +1,108 @@
+"""Every setting of StudyChat, read once from `STUDYCHAT_*` environment variables.
+
+Nothing else in the code reads the environment: build a `Settings` at start and pass it down.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
+
+
+def _split_csv(value: object) -> object:
+    if isinstance(value, str):
+        return [item.strip() for item in value.split(",") if item.strip()]
+    return value
+
+
+class Settings(BaseSettings):
+    """StudyChat's configuration. Every field can be set as `STUDYCHAT_<NAME>`."""
+
+    model_config = SettingsConfigDict(env_prefix="STUDYCHAT_", extra="ignore")
+
+    # Where things live
+    corpus: Path = Field(
+        Path("corpus"), description="Folder of documents ingested by default and where uploads are saved."
+    )
+    db: Path = Field(
+        Path("data/chroma"), description="Folder of the embedded Chroma store, the manifest and the lexical index."
+    )
+    chroma_url: str | None = Field(
+        None, description="URL of a Chroma server (e.g. http://127.0.0.1:8000); unset uses the embedded store at `db`."
+    )
+    collection: str = Field(
+        "studychat",
+        description="Chroma collection name: 3-512 characters of [a-zA-Z0-9._-].",
+        pattern=r"^[a-zA-Z0-9._-]{3,512}$",
+    )
+
+    # Embedding and chunking (recorded in the index; changing them needs `python -m ingest --reset`)
+    embedding_model: str = Field(
+        "all-MiniLM-L6-v2",
+        description="Embedding model: the bundled all-MiniLM-L6-v2 or a path to a local sentence-transformers model.",
+    )
+    embedding_batch_size: int = Field(64, ge=1, le=1024, description="Chunks embedded per batch at ingest.")
+    chunk_size: int = Field(
+        600, ge=100, le=4000, description="Largest chunk in characters; chunks end on sentence boundaries."
+    )
+    chunk_overlap: int = Field(
+        1, ge=0, le=5, description="Sentences repeated from the end of one chunk at the start of the next."
+    )
+
+    # Answering
+    top_k: int = Field(5, ge=1, le=20, description="Passages shown with an answer.")
+    candidates: int = Field(
+        30, ge=5, le=200, description="Candidates taken from each of the dense and lexical searches before fusion."
+    )
+    refusal_threshold: float = Field(
+        0.38, description="Least support score an answer needs; below it the question is declined."
+    )
+    max_answer_sentences: int = Field(3, ge=1, le=10, description="Most sentences quoted in an offline answer.")
+
+    # Optional language model
+    llm: str | None = Field(
+        None,
+        description="Chat model as `provider:model` (`ollama:llama3.1`, `openai:gpt-4o-mini`); unset answers offline.",
+    )
+    llm_base_url: str | None = Field(None, description="Base URL of an OpenAI-compatible or Ollama server.")
+    llm_api_key: SecretStr | None = Field(None, description="API key for the chat model's server; never logged.")
+    llm_timeout: float = Field(
+        60.0, gt=0, description="Seconds to wait for the chat model before falling back to the offline answer."
+    )
+
+    # Serving
+    host: str = Field("127.0.0.1", description="Address the app listens on.")
+    port: int = Field(7860, ge=1, le=65535, description="Port the app listens on.")
+    admin_token: SecretStr | None = Field(
+        None, description="Token that allows changing documents; unset, only a server on loopback allows changes."
+    )
+    allowed_origins: Annotated[list[str], NoDecode] = Field(
+        ["*"], description="Comma-separated origins that may embed the widget and call the API (`*` for any)."
+    )
+
+    # Limits
+    max_question_chars: int = Field(2000, ge=1, description="Longest question accepted.")
+    max_history_messages: int = Field(20, ge=0, description="Most history messages accepted with a question.")
+    max_history_chars: int = Field(20000, ge=0, description="Most characters of history accepted with a question.")
+    max_upload_mb: float = Field(20.0, gt=0, description="Largest document file accepted, in megabytes.")
+    max_files_per_request: int = Field(20, ge=1, description="Most files in one upload.")
+
+    _split_origins = field_validator("allowed_origins", mode="before")(_split_csv)
+
+    @property
+    def max_upload_bytes(self) -> int:
+        return int(self.max_upload_mb * 1024 * 1024)
+
+    @property
+    def on_loopback(self) -> bool:
+        return self.host in LOOPBACK_HOSTS or self.host.startswith("127.")
+
+    @property
+    def changes_allowed_without_token(self) -> bool:
+        """With no admin token, only a server bound to loopback lets its users change documents."""
+        return self.admin_token is None and self.on_loopback

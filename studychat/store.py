@@ -1,0 +1,492 @@
+"""The store: Chroma for vectors, SQLite for the manifest and the lexical (BM25) index.
+
+This is the only module that talks to Chroma. SQLite is the source of truth for which documents
+and chunks exist: a document is swapped in one SQLite transaction, and every read goes through
+that table, so a reader sees the old version or the new one, never both and never none. Chroma
+ids written before that switch are recorded as pending, so that a crash between the two stores
+is mended the next time a writer opens the store.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import re
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlparse
+
+from studychat.embedder import Embedder
+from studychat.schema import Chunk, Document, Passage
+from studychat.settings import Settings
+
+SCHEMA_VERSION = 1
+MANIFEST = "studychat.sqlite3"
+LOCK = "writer.lock"
+
+
+class StoreError(Exception):
+    """A problem with the store that the user can act on; the message says what to do."""
+
+
+class IndexMismatch(StoreError):
+    """The index was built with other embedding or chunking settings."""
+
+
+class StoreUnavailable(StoreError):
+    """The vector store cannot be reached (for example, the Chroma server is down)."""
+
+
+class StoreLocked(StoreError):
+    """Another process is writing to this store."""
+
+
+@dataclass
+class DocumentRecord:
+    """One row of the manifest, as `--list`, the Documents tab and the API show it."""
+
+    id: str
+    path: str
+    title: str
+    source: str
+    date: str
+    doi: str
+    authors: list[str]
+    content_hash: str
+    chunks: int
+    added_at: float
+    updated_at: float
+
+    def to_dict(self) -> dict:
+        return dict(self.__dict__)
+
+
+def build_signature(settings: Settings) -> dict[str, str]:
+    """What an index depends on; opening it with other values is refused."""
+    return {
+        "schema_version": str(SCHEMA_VERSION),
+        "embedding_model": settings.embedding_model,
+        "chunk_size": str(settings.chunk_size),
+        "chunk_overlap": str(settings.chunk_overlap),
+    }
+
+
+_TOKEN = re.compile(r"\w+", re.UNICODE)
+
+
+def fts_query(text: str) -> str:
+    """A MATCH expression that ORs the words of `text`, each quoted so no word is read as syntax."""
+    words = dict.fromkeys(w.lower() for w in _TOKEN.findall(text) if len(w) > 1 or w.isdigit())
+    return " OR ".join(f'"{w}"' for w in words)
+
+
+class WriterLock:
+    """An exclusive lock on a store folder for the one process that may write to it."""
+
+    def __init__(self, folder: Path, owner: str):
+        self.path = folder / LOCK
+        self.owner = owner
+        self._file = None
+
+    def acquire(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        handle = open(self.path, "a+")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "another process"
+            handle.close()
+            raise StoreLocked(
+                f"the store at {self.path.parent} is being written by {holder}. "
+                "Add documents through the running app (upload in the Documents tab or "
+                "POST /api/documents), or stop it and run the command again."
+            ) from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"{self.owner} (pid {os.getpid()})")
+        handle.flush()
+        self._file = handle
+
+    def release(self) -> None:
+        if self._file:
+            self._file.seek(0)
+            self._file.truncate()
+            fcntl.flock(self._file, fcntl.LOCK_UN)
+            self._file.close()
+            self._file = None
+
+
+class Store:
+    """Documents, chunks and their vectors. Use `open_store`; call `close` when done."""
+
+    def __init__(self, settings: Settings, embedder: Embedder, *, writer: str | None = None):
+        self.settings = settings
+        self.embedder = embedder
+        self.folder = Path(settings.db)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.lock = WriterLock(self.folder, writer) if writer else None
+        if self.lock:
+            self.lock.acquire()
+        self._db_lock = threading.RLock()
+        self.db = sqlite3.connect(self.folder / MANIFEST, check_same_thread=False, isolation_level=None)
+        self.db.row_factory = sqlite3.Row
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=NORMAL")
+        self._create_tables()
+        self._check_signature()
+        self._vectors = None
+        self._client = None
+        if self.lock:
+            self.recover()
+
+    # ---- SQLite: manifest and lexical index -------------------------------------------------
+
+    def _create_tables(self) -> None:
+        self.db.executescript(
+            """
+            CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+            CREATE TABLE IF NOT EXISTS documents (
+                id TEXT PRIMARY KEY, path TEXT NOT NULL, title TEXT NOT NULL, source TEXT NOT NULL,
+                date TEXT NOT NULL, doi TEXT NOT NULL, authors TEXT NOT NULL,
+                content_hash TEXT NOT NULL, chunks INTEGER NOT NULL,
+                added_at REAL NOT NULL, updated_at REAL NOT NULL);
+            CREATE TABLE IF NOT EXISTS chunks (
+                rowid INTEGER PRIMARY KEY, id TEXT UNIQUE NOT NULL, document_id TEXT NOT NULL,
+                text TEXT NOT NULL, start INTEGER NOT NULL, "end" INTEGER NOT NULL,
+                page INTEGER, flagged INTEGER NOT NULL DEFAULT 0);
+            CREATE INDEX IF NOT EXISTS chunks_document ON chunks(document_id);
+            CREATE TABLE IF NOT EXISTS pending (id TEXT PRIMARY KEY);
+            CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(
+                text, content='chunks', content_rowid='rowid', tokenize='porter unicode61');
+            CREATE VIRTUAL TABLE IF NOT EXISTS chunks_vocab USING fts5vocab(chunks_fts, 'row');
+            CREATE TRIGGER IF NOT EXISTS chunks_ai AFTER INSERT ON chunks BEGIN
+                INSERT INTO chunks_fts(rowid, text) VALUES (new.rowid, new.text); END;
+            CREATE TRIGGER IF NOT EXISTS chunks_ad AFTER DELETE ON chunks BEGIN
+                INSERT INTO chunks_fts(chunks_fts, rowid, text) VALUES ('delete', old.rowid, old.text); END;
+            """
+        )
+
+    def _check_signature(self) -> None:
+        wanted = build_signature(self.settings)
+        stored = dict(self.db.execute("SELECT key, value FROM meta WHERE key != 'added'").fetchall())
+        if not stored:
+            with self._transaction() as db:
+                db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", wanted.items())
+            return
+        different = {k: (stored.get(k), v) for k, v in wanted.items() if stored.get(k) != v}
+        if different:
+            what = ", ".join(f"{k} is {old!r} in the index but {new!r} now" for k, (old, new) in different.items())
+            raise IndexMismatch(
+                f"the index at {self.folder} was built differently: {what}. "
+                "Rebuild it with `python -m ingest --reset`, or go back to the settings it was built with."
+            )
+
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        with self._db_lock:
+            self.db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.db
+            except BaseException:
+                self.db.execute("ROLLBACK")
+                raise
+            self.db.execute("COMMIT")
+
+    def _query(self, sql: str, params: Iterable = ()) -> list[sqlite3.Row]:
+        with self._db_lock:
+            return self.db.execute(sql, tuple(params)).fetchall()
+
+    def documents(self) -> list[DocumentRecord]:
+        """Every document in the index, newest first."""
+        rows = self._query("SELECT * FROM documents ORDER BY added_at DESC, id")
+        return [_record(row) for row in rows]
+
+    def document(self, document_id: str) -> DocumentRecord | None:
+        rows = self._query("SELECT * FROM documents WHERE id = ?", (document_id,))
+        return _record(rows[0]) if rows else None
+
+    def counts(self) -> tuple[int, int]:
+        """(documents, chunks) in the index."""
+        row = self._query("SELECT (SELECT COUNT(*) FROM documents), (SELECT COUNT(*) FROM chunks)")[0]
+        return row[0], row[1]
+
+    def passages(self, chunk_ids: list[str]) -> dict[str, Passage]:
+        """The current passages for these chunk ids; ids of replaced or removed chunks are left out."""
+        if not chunk_ids:
+            return {}
+        marks = ",".join("?" * len(chunk_ids))
+        rows = self._query(
+            f"""SELECT c.id, c.document_id, c.text, c.start, c.page, c.flagged, d.title, d.source, d.date
+                FROM chunks c JOIN documents d ON d.id = c.document_id WHERE c.id IN ({marks})""",
+            chunk_ids,
+        )
+        return {
+            r["id"]: Passage(
+                chunk_id=r["id"],
+                document_id=r["document_id"],
+                title=r["title"],
+                source=r["source"],
+                date=r["date"],
+                page=r["page"],
+                text=r["text"],
+                start=r["start"],
+                flagged=bool(r["flagged"]),
+            )
+            for r in rows
+        }
+
+    def document_chunks(self, document_id: str) -> list[Passage]:
+        """All chunks of one document in reading order."""
+        ids = [r[0] for r in self._query("SELECT id FROM chunks WHERE document_id = ? ORDER BY start", (document_id,))]
+        found = self.passages(ids)
+        return [found[i] for i in ids]
+
+    def search_lexical(self, text: str, k: int, document_ids: list[str] | None = None) -> list[tuple[str, float]]:
+        """BM25 over the chunk texts: (chunk id, score) best first, higher is better."""
+        query = fts_query(text)
+        if not query:
+            return []
+        sql = """SELECT c.id, -bm25(chunks_fts) AS score FROM chunks_fts JOIN chunks c ON c.rowid = chunks_fts.rowid
+                 WHERE chunks_fts MATCH ?"""
+        params: list = [query]
+        if document_ids:
+            sql += f" AND c.document_id IN ({','.join('?' * len(document_ids))})"
+            params += document_ids
+        sql += " ORDER BY bm25(chunks_fts) LIMIT ?"
+        rows = self._query(sql, [*params, k])
+        return [(r[0], r[1]) for r in rows]
+
+    def document_frequencies(self, terms: Iterable[str]) -> tuple[dict[str, int], int]:
+        """How many chunks hold each (stemmed, lower-case) term, and how many chunks there are."""
+        terms = list(dict.fromkeys(terms))
+        total = self._query("SELECT COUNT(*) FROM chunks")[0][0]
+        if not terms:
+            return {}, total
+        rows = self._query(f"SELECT term, doc FROM chunks_vocab WHERE term IN ({','.join('?' * len(terms))})", terms)
+        return {r[0]: r[1] for r in rows}, total
+
+    # ---- Chroma: vectors ---------------------------------------------------------------------
+
+    @property
+    def vectors(self):
+        """The langchain-chroma vector store, connected on first use and again after a failure."""
+        if self._vectors is None:
+            from langchain_chroma import Chroma
+
+            try:
+                self._client = self._connect()
+                self._vectors = Chroma(
+                    client=self._client,
+                    collection_name=self.settings.collection,
+                    embedding_function=self.embedder,
+                    collection_metadata={"hnsw:space": "cosine", **build_signature(self.settings)},
+                )
+                found = self._vectors._collection.metadata or {}
+            except StoreError:
+                raise
+            except Exception as error:  # chromadb raises many types for "cannot reach"
+                self._vectors = None
+                raise StoreUnavailable(f"the Chroma store cannot be reached: {_reason(error)}") from error
+            wanted = build_signature(self.settings)
+            different = [k for k, v in wanted.items() if str(found.get(k, v)) != v]
+            if different:
+                self._vectors = None
+                raise IndexMismatch(
+                    f"the Chroma collection {self.settings.collection!r} was built with other "
+                    f"{', '.join(different)}; rebuild it with `python -m ingest --reset`."
+                )
+        return self._vectors
+
+    def _connect(self):
+        import chromadb
+        from chromadb.config import Settings as ChromaSettings
+
+        chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=True)
+        if self.settings.chroma_url:
+            url = urlparse(self.settings.chroma_url)
+            return chromadb.HttpClient(
+                host=url.hostname or "127.0.0.1",
+                port=url.port or (443 if url.scheme == "https" else 8000),
+                ssl=url.scheme == "https",
+                settings=chroma_settings,
+            )
+        return chromadb.PersistentClient(path=str(self.folder), settings=chroma_settings)
+
+    @contextlib.contextmanager
+    def _chroma(self) -> Iterator:
+        """Run a Chroma call; a connection failure becomes `StoreUnavailable` and reconnects next time."""
+        try:
+            yield self.vectors
+        except StoreError:
+            raise
+        except Exception as error:
+            if self.settings.chroma_url:
+                self._vectors = None
+            raise StoreUnavailable(f"the Chroma store cannot be reached: {_reason(error)}") from error
+
+    def ping(self) -> None:
+        """Raise `StoreUnavailable` unless Chroma answers."""
+        with self._chroma() as vectors:
+            vectors._collection.count()
+
+    def search_dense(
+        self, vector: list[float], k: int, document_ids: list[str] | None = None
+    ) -> list[tuple[str, float]]:
+        """Nearest chunks by cosine similarity: (chunk id, similarity) best first."""
+        where = {"document_id": {"$in": document_ids}} if document_ids else None
+        with self._chroma() as vectors:
+            result = vectors._collection.query(
+                query_embeddings=[vector], n_results=k, where=where, include=["distances"]
+            )
+        return [(i, 1.0 - d) for i, d in zip(result["ids"][0], result["distances"][0], strict=True)]
+
+    # ---- Writing -----------------------------------------------------------------------------
+
+    def _require_writer(self) -> None:
+        if not self.lock:
+            raise StoreError("this store was opened read-only")
+
+    def recover(self) -> None:
+        """Remove from Chroma the vectors an interrupted write left behind."""
+        pending = [r[0] for r in self._query("SELECT id FROM pending")]
+        if not pending:
+            return
+        present = set(self.passages(pending))
+        orphans = [i for i in pending if i not in present]
+        if orphans:
+            with self._chroma() as vectors:
+                vectors.delete(ids=orphans)
+        with self._transaction() as db:
+            db.execute("DELETE FROM pending")
+
+    def put_document(
+        self, document: Document, chunks: list[Chunk], progress: Callable[[int], None] | None = None
+    ) -> int:
+        """Add or replace a document and its chunks; returns how many chunks were embedded.
+
+        Chunks already stored with the same id (same document and text) are not embedded again.
+        """
+        self._require_writer()
+        old_ids = {r[0] for r in self._query("SELECT id FROM chunks WHERE document_id = ?", (document.id,))}
+        new_ids = [c.id for c in chunks]
+        fresh = [c for c in chunks if c.id not in old_ids]
+        with self._transaction() as db:
+            db.executemany("INSERT OR IGNORE INTO pending VALUES (?)", [(i,) for i in {*old_ids, *new_ids}])
+        with self._chroma() as vectors:
+            for start in range(0, len(fresh), self.embedder.batch_size):
+                batch = fresh[start : start + self.embedder.batch_size]
+                vectors.add_texts(
+                    [c.text for c in batch],
+                    metadatas=[_chunk_metadata(document, c) for c in batch],
+                    ids=[c.id for c in batch],
+                )
+                if progress:
+                    progress(len(batch))
+        now = time.time()
+        with self._transaction() as db:
+            added = db.execute("SELECT added_at FROM documents WHERE id = ?", (document.id,)).fetchone()
+            db.execute("DELETE FROM chunks WHERE document_id = ?", (document.id,))
+            db.executemany(
+                'INSERT INTO chunks (id, document_id, text, start, "end", page, flagged) VALUES (?, ?, ?, ?, ?, ?, ?)',
+                [(c.id, c.document_id, c.text, c.start, c.end, c.page, int(c.flagged)) for c in chunks],
+            )
+            db.execute(
+                "INSERT OR REPLACE INTO documents VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    document.id,
+                    document.path,
+                    document.title,
+                    document.source,
+                    document.date,
+                    document.doi,
+                    json.dumps(document.authors),
+                    document.content_hash,
+                    len(chunks),
+                    added[0] if added else now,
+                    now,
+                ),
+            )
+        stale = sorted(old_ids - set(new_ids))
+        if stale:
+            with self._chroma() as vectors:
+                vectors.delete(ids=stale)
+        with self._transaction() as db:
+            db.execute("DELETE FROM pending")
+        return len(fresh)
+
+    def remove_document(self, document_id: str) -> bool:
+        """Delete a document and its chunks; False when there is no such document."""
+        self._require_writer()
+        ids = [r[0] for r in self._query("SELECT id FROM chunks WHERE document_id = ?", (document_id,))]
+        with self._transaction() as db:
+            db.executemany("INSERT OR IGNORE INTO pending VALUES (?)", [(i,) for i in ids])
+            gone = db.execute("DELETE FROM documents WHERE id = ?", (document_id,)).rowcount
+            db.execute("DELETE FROM chunks WHERE document_id = ?", (document_id,))
+        self.recover()
+        return bool(gone)
+
+    def reset(self) -> None:
+        """Empty the index and record the current settings as the ones it is built with."""
+        self._require_writer()
+        with contextlib.suppress(Exception):
+            self._connect().delete_collection(self.settings.collection)
+        self._vectors = None
+        with self._transaction() as db:
+            for table in ("documents", "chunks", "pending", "meta"):
+                db.execute(f"DELETE FROM {table}")
+            db.executemany("INSERT INTO meta VALUES (?, ?)", build_signature(self.settings).items())
+
+    def close(self) -> None:
+        with self._db_lock:
+            self.db.close()
+        if self.lock:
+            self.lock.release()
+
+
+def open_store(settings: Settings, embedder: Embedder, *, writer: str | None = None, reset: bool = False) -> Store:
+    """Open the store. `writer` names the process that will write (it takes the writer lock);
+    `reset` empties an index built with other settings instead of refusing it."""
+    if reset:
+        _reset_manifest(settings)
+    return Store(settings, embedder, writer=writer)
+
+
+def _reset_manifest(settings: Settings) -> None:
+    """Drop the recorded build settings so an index built differently can be opened and emptied."""
+    path = Path(settings.db) / MANIFEST
+    if path.exists():
+        with contextlib.closing(sqlite3.connect(path)) as db:
+            with contextlib.suppress(sqlite3.OperationalError):
+                db.execute("DELETE FROM meta")
+                db.commit()
+
+
+def _chunk_metadata(document: Document, chunk: Chunk) -> dict:
+    meta = {
+        "document_id": document.id,
+        "title": document.title,
+        "source": document.source,
+        "start": chunk.start,
+        "end": chunk.end,
+    }
+    if chunk.page is not None:
+        meta["page"] = chunk.page
+    return meta
+
+
+def _record(row: sqlite3.Row) -> DocumentRecord:
+    data = dict(row)
+    data["authors"] = json.loads(data["authors"])
+    return DocumentRecord(**data)
+
+
+def _reason(error: Exception) -> str:
+    text = str(error).strip().splitlines()[0] if str(error).strip() else ""
+    return f"{type(error).__name__}: {text}"[:300] if text else type(error).__name__
