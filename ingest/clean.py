@@ -24,6 +24,25 @@ EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")
 URL = re.compile(r"https?://\S+|\bwww\.\S+", re.IGNORECASE)
 CALL_TO_ACTION = re.compile(r"\b(visit|click|subscribe|follow us|sign up|download (our|the) app)\b", re.IGNORECASE)
 DOI = re.compile(r"\b10\.\d{4,9}/[^\s\"'<>]+")
+BYLINE = re.compile(r"^[Bb]y\s+(?P<value>[A-Z][\w.'’-]*(?:\s+[A-Z][\w.'’-]*){0,3}(?:\s*(?:,|and|&)\s*.{1,80})?)$")
+# Buttons and share bars: a short line that is a verb of the page's UI, e.g. "Share this article"
+UI_ACTION = re.compile(
+    r"^(share|print|email|e-mail|tweet|save|bookmark|follow|download|comment|reply|like)"
+    r"(\s+(this|the|on|via|to|us|article|page|story|post|pdf|link|\w+))*$",
+    re.IGNORECASE,
+)
+# A heading that introduces a list of links to other pages ("Related articles", "Most read")
+LINK_LIST_HEADING = re.compile(
+    r"^(related|recommended|popular|trending|most (read|popular|viewed|shared)|more (from|in|on|stories|articles|news)"
+    r"|you (may|might) also (like|enjoy)|read (more|next)|see also|latest (news|posts|articles|stories))\b",
+    re.IGNORECASE,
+)
+# A cookie notice: cookies plus the vocabulary of a consent banner
+COOKIE = re.compile(r"\bcookies?\b", re.IGNORECASE)
+CONSENT = re.compile(
+    r"\b(website|site|browser|browsing|experience|consent|accept|agree|preferences|settings|got it|ok)\b",
+    re.IGNORECASE,
+)
 UI_LINES = {
     "contact us",
     "contact",
@@ -139,6 +158,34 @@ def is_menu_item(line: str) -> bool:
     return words(line) <= 3 and not line.rstrip().endswith(tuple(TERMINAL)) and not DOI.search(line)
 
 
+def is_ui_line(line: str) -> bool:
+    """A button or label of the page ("Share", "Print this page", "Contact Us"), not text."""
+    if words(line) > 5 or line.rstrip().endswith(tuple(TERMINAL)) or not line[:1].isupper():
+        return False
+    bare = re.sub(r"[^\w\s-]", "", line).strip().lower()
+    return bare in UI_LINES or bool(UI_ACTION.match(bare))
+
+
+def is_link_bar(line: str) -> bool:
+    """A row of three or more short links separated by bars or dots: 'About | Contact | Careers'."""
+    items = [item.strip() for item in re.split(r"\s[|·•]\s", line)]
+    return len(items) >= 3 and all(0 < words(item) <= 4 and not item.endswith(".") for item in items)
+
+
+def is_link_list(lines: list[str]) -> bool:
+    """A block headed 'Related articles' (or the like) followed only by short link titles."""
+    return (
+        len(lines) >= 2
+        and bool(LINK_LIST_HEADING.match(lines[0]))
+        and words(lines[0]) <= 6
+        and all(words(line) <= 12 and not line.endswith(tuple(TERMINAL)) for line in lines[1:])
+    )
+
+
+def is_cookie_notice(paragraph: str) -> bool:
+    return bool(COOKIE.search(paragraph) and CONSENT.search(COOKIE.sub("", paragraph))) and words(paragraph) <= 80
+
+
 def legal_score(paragraph: str) -> int:
     return sum(1 for pattern in LEGAL_RE if pattern.search(paragraph))
 
@@ -152,6 +199,8 @@ def is_boilerplate(paragraph: str) -> bool:
     if EMAIL.search(paragraph) and (score >= 1 or words(paragraph) <= 25):
         return True
     if URL.search(paragraph) and CALL_TO_ACTION.search(paragraph) and words(paragraph) <= 30:
+        return True
+    if is_cookie_notice(paragraph):
         return True
     return score >= 2
 
@@ -244,21 +293,28 @@ def clean(raw: str, title_hint: str = "") -> CleanText:
     paragraphs: list[str] = []
     blocks = re.split(r"\n\s*\n", normalize(raw))
     for block in blocks:
-        lines = [BULLET.sub("", line).strip() for line in block.splitlines()]
+        lines = [line for line in (BULLET.sub("", line).strip() for line in block.splitlines()) if line]
+        if is_link_list(lines):
+            continue
         kept = []
+        before_article = not any(is_prose(p) for p in paragraphs)
         for line in lines:
-            if not line:
-                continue
             field_match = HEADER_FIELD.match(line)
             if field_match and words(line) <= 12:
                 meta.setdefault(field_match["key"].lower().split()[0], field_match["value"].strip())
+                continue
+            byline = BYLINE.match(line) if before_article and words(line) <= 12 else None
+            if byline and not line.endswith(tuple(TERMINAL)):
+                meta.setdefault("by", byline["value"].split(",")[0].strip())
+                continue
+            if is_ui_line(line) or is_link_bar(line):
                 continue
             if BREADCRUMB.search(line) and not line.endswith("."):
                 crumbs.append(re.split(r"\s(?:>|»|›|/)\s", line)[-1].strip())
                 continue
             kept.append(line)
         # Menus: two or more link-like lines before the article begins
-        if not any(is_prose(p) for p in paragraphs):
+        if before_article:
             if sum(is_menu_item(line) for line in kept) >= 2:
                 kept = [line for line in kept if not is_menu_item(line)]
         for group in split_paragraph_lines(kept):
@@ -320,6 +376,10 @@ def _find_title(hint: str, paragraphs: list[str], crumbs: list[str]) -> str:
         if p.startswith("#"):
             return p.lstrip("#").strip()
     for crumb in crumbs:
+        # a breadcrumb often shortens the title: the heading it begins is the whole title
+        heading = next((p for p in paragraphs[:5] if p.startswith(crumb) and words(p) <= 40), "")
+        if heading and not heading.endswith("."):
+            return heading
         if any(p.startswith(crumb) for p in paragraphs):
             return crumb
     for p in paragraphs[:3]:

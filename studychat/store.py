@@ -13,7 +13,6 @@ import contextlib
 import fcntl
 import json
 import os
-import re
 import sqlite3
 import threading
 import time
@@ -25,6 +24,7 @@ from urllib.parse import urlparse
 from studychat.embedder import Embedder
 from studychat.schema import Chunk, Document, Passage
 from studychat.settings import Settings
+from studychat.text import content_words
 
 SCHEMA_VERSION = 1
 MANIFEST = "studychat.sqlite3"
@@ -77,13 +77,9 @@ def build_signature(settings: Settings) -> dict[str, str]:
     }
 
 
-_TOKEN = re.compile(r"\w+", re.UNICODE)
-
-
 def fts_query(text: str) -> str:
-    """A MATCH expression that ORs the words of `text`, each quoted so no word is read as syntax."""
-    words = dict.fromkeys(w.lower() for w in _TOKEN.findall(text) if len(w) > 1 or w.isdigit())
-    return " OR ".join(f'"{w}"' for w in words)
+    """A MATCH expression that ORs the content words of `text`, each quoted so none is read as syntax."""
+    return " OR ".join(f'"{w}"' for w in dict.fromkeys(content_words(text)))
 
 
 class WriterLock:
@@ -135,6 +131,7 @@ class Store:
         if self.lock:
             self.lock.acquire()
         self._db_lock = threading.RLock()
+        self._write_lock = threading.Lock()  # one document change at a time, whatever the thread
         self.db = sqlite3.connect(self.folder / MANIFEST, check_same_thread=False, isolation_level=None)
         self.db.row_factory = sqlite3.Row
         self.db.execute("PRAGMA journal_mode=WAL")
@@ -347,11 +344,21 @@ class Store:
             )
         return [(i, 1.0 - d) for i, d in zip(result["ids"][0], result["distances"][0], strict=True)]
 
+    def vectors_of(self, chunk_ids: list[str]) -> list[list[float]]:
+        """The stored embeddings of these chunks, in the order asked."""
+        with self._chroma() as vectors:
+            got = vectors._collection.get(ids=chunk_ids, include=["embeddings"])
+        by_id = dict(zip(got["ids"], got["embeddings"], strict=True))
+        return [by_id[i] for i in chunk_ids]
+
     # ---- Writing -----------------------------------------------------------------------------
 
-    def _require_writer(self) -> None:
+    @contextlib.contextmanager
+    def _writing(self) -> Iterator[None]:
         if not self.lock:
             raise StoreError("this store was opened read-only")
+        with self._write_lock:
+            yield
 
     def recover(self) -> None:
         """Remove from Chroma the vectors an interrupted write left behind."""
@@ -373,7 +380,10 @@ class Store:
 
         Chunks already stored with the same id (same document and text) are not embedded again.
         """
-        self._require_writer()
+        with self._writing():
+            return self._put_document(document, chunks, progress)
+
+    def _put_document(self, document: Document, chunks: list[Chunk], progress: Callable[[int], None] | None) -> int:
         old_ids = {r[0] for r in self._query("SELECT id FROM chunks WHERE document_id = ?", (document.id,))}
         new_ids = [c.id for c in chunks]
         fresh = [c for c in chunks if c.id not in old_ids]
@@ -423,25 +433,25 @@ class Store:
 
     def remove_document(self, document_id: str) -> bool:
         """Delete a document and its chunks; False when there is no such document."""
-        self._require_writer()
-        ids = [r[0] for r in self._query("SELECT id FROM chunks WHERE document_id = ?", (document_id,))]
-        with self._transaction() as db:
-            db.executemany("INSERT OR IGNORE INTO pending VALUES (?)", [(i,) for i in ids])
-            gone = db.execute("DELETE FROM documents WHERE id = ?", (document_id,)).rowcount
-            db.execute("DELETE FROM chunks WHERE document_id = ?", (document_id,))
-        self.recover()
+        with self._writing():
+            ids = [r[0] for r in self._query("SELECT id FROM chunks WHERE document_id = ?", (document_id,))]
+            with self._transaction() as db:
+                db.executemany("INSERT OR IGNORE INTO pending VALUES (?)", [(i,) for i in ids])
+                gone = db.execute("DELETE FROM documents WHERE id = ?", (document_id,)).rowcount
+                db.execute("DELETE FROM chunks WHERE document_id = ?", (document_id,))
+            self.recover()
         return bool(gone)
 
     def reset(self) -> None:
         """Empty the index and record the current settings as the ones it is built with."""
-        self._require_writer()
-        with contextlib.suppress(Exception):
-            self._connect().delete_collection(self.settings.collection)
-        self._vectors = None
-        with self._transaction() as db:
-            for table in ("documents", "chunks", "pending", "meta"):
-                db.execute(f"DELETE FROM {table}")
-            db.executemany("INSERT INTO meta VALUES (?, ?)", build_signature(self.settings).items())
+        with self._writing():
+            with contextlib.suppress(Exception):
+                self._connect().delete_collection(self.settings.collection)
+            self._vectors = None
+            with self._transaction() as db:
+                for table in ("documents", "chunks", "pending", "meta"):
+                    db.execute(f"DELETE FROM {table}")
+                db.executemany("INSERT INTO meta VALUES (?, ?)", build_signature(self.settings).items())
 
     def close(self) -> None:
         with self._db_lock:

@@ -1,0 +1,1 @@
+"""Answering: reads the store, never writes it. question -> passages -> cited answer."""

@@ -1,0 +1,86 @@
+"""Question -> passages: dense search in Chroma and BM25 in SQLite, fused, deduplicated, diverse."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from studychat.embedder import Embedder
+from studychat.schema import Passage
+from studychat.store import Store
+from studychat.text import terms
+
+RRF_K = 60  # the usual reciprocal-rank-fusion constant: ranks matter, raw scores do not
+NEAR_DUPLICATE = 0.8  # word-set overlap above which two passages say the same thing
+DOCUMENT_PENALTY = 0.35  # each further passage of an already-chosen document counts this much less
+
+
+@dataclass
+class Retrieval:
+    """The passages for a question, best first, and the question's embedding for later stages."""
+
+    passages: list[Passage]
+    query_vector: np.ndarray
+
+
+def retrieve(
+    question: str,
+    store: Store,
+    embedder: Embedder,
+    k: int,
+    candidates: int,
+    document_ids: list[str] | None = None,
+) -> Retrieval:
+    """The `k` passages that best match `question`, limited to `document_ids` when given."""
+    vector = embedder.encode([question])[0]
+    dense = store.search_dense(vector.tolist(), candidates, document_ids)
+    lexical = store.search_lexical(question, candidates, document_ids)
+
+    fused: dict[str, float] = {}
+    for ranking in (dense, lexical):
+        for rank, (chunk_id, _) in enumerate(ranking):
+            fused[chunk_id] = fused.get(chunk_id, 0.0) + 1.0 / (RRF_K + rank + 1)
+    found = store.passages(list(fused))  # drops chunks replaced since the vector search
+    similarity = dict(dense)
+    missing = [i for i in found if i not in similarity]
+    if missing:  # lexical-only hits: score them against the question with their stored vectors
+        for chunk_id, row in zip(missing, store.vectors_of(missing), strict=True):
+            similarity[chunk_id] = float(np.dot(row, vector))
+
+    best = max(fused.values(), default=1.0)
+    ranked = []
+    for chunk_id, passage in found.items():
+        passage.dense = similarity.get(chunk_id, 0.0)
+        passage.score = fused[chunk_id] / best
+        ranked.append(passage)
+    ranked.sort(key=lambda p: (-p.score, -p.dense))
+    return Retrieval(passages=diversify(drop_near_duplicates(ranked), k), query_vector=vector)
+
+
+def drop_near_duplicates(passages: list[Passage]) -> list[Passage]:
+    """Keep the better of passages whose words mostly coincide (overlapping chunks, copies)."""
+    kept: list[tuple[Passage, set[str]]] = []
+    for passage in passages:
+        words = set(terms(passage.text))
+        if all(_overlap(words, other) < NEAR_DUPLICATE for _, other in kept):
+            kept.append((passage, words))
+    return [p for p, _ in kept]
+
+
+def diversify(passages: list[Passage], k: int) -> list[Passage]:
+    """Choose `k` passages greedily, discounting documents already chosen, so that a second
+    document that also answers gets a place next to the first."""
+    chosen: list[Passage] = []
+    pool = list(passages)
+    per_document: dict[str, int] = {}
+    while pool and len(chosen) < k:
+        best = max(pool, key=lambda p: p.score * (1 - DOCUMENT_PENALTY) ** per_document.get(p.document_id, 0))
+        pool.remove(best)
+        chosen.append(best)
+        per_document[best.document_id] = per_document.get(best.document_id, 0) + 1
+    return chosen
+
+
+def _overlap(a: set[str], b: set[str]) -> float:
+    return len(a & b) / min(len(a), len(b)) if a and b else 0.0

@@ -1,0 +1,39 @@
+"""Words of a question or passage as the lexical index sees them (Porter stems, no stop words)."""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+STOP_WORDS = frozenset(
+    """a about above after again against all am an and any are as at be because been before being below
+    between both but by can could did do does doing down during each few for from further had has have
+    having he her here hers herself him himself his how i if in into is it its itself just me more most my
+    myself no nor not now of off on once only or other our ours ourselves out over own same she should so
+    some such than that the their theirs them themselves then there these they this those through to too
+    under until up very was we were what when where which while who whom why will with would you your
+    yours yourself yourselves tell show give describe explain say said also many much please know kind""".split()
+)
+WORD = re.compile(r"\w+", re.UNICODE)
+
+
+@lru_cache(maxsize=1)
+def _stemmer():
+    import snowballstemmer
+
+    return snowballstemmer.stemmer("porter")
+
+
+@lru_cache(maxsize=65536)
+def stem(word: str) -> str:
+    return _stemmer().stemWord(word)
+
+
+def content_words(text: str) -> list[str]:
+    """The lower-case words of `text` that carry meaning, in order."""
+    return [w for w in (m.lower() for m in WORD.findall(text)) if w not in STOP_WORDS]
+
+
+def terms(text: str) -> list[str]:
+    """Content-word stems of `text`, in order, as the FTS5 porter tokenizer indexes them."""
+    return [stem(w) for w in content_words(text)]

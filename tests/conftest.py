@@ -1,0 +1,45 @@
+"""Shared fixtures: real settings in a temp dir, the real bundled model, a real Chroma store."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from studychat.embedder import Embedder
+from studychat.settings import Settings
+from studychat.store import Store, open_store
+
+ROOT = Path(__file__).resolve().parent.parent
+SEED = ROOT / "corpus" / "echemi-car-t-lupus-2022.txt"
+
+
+@pytest.fixture(scope="session")
+def embedder() -> Embedder:
+    """The bundled all-MiniLM-L6-v2, loaded once for the whole test session."""
+    model = Embedder()
+    model.encode(["warm up"])
+    return model
+
+
+@pytest.fixture
+def corpus(tmp_path: Path) -> Path:
+    """A corpus folder holding the seed article."""
+    folder = tmp_path / "corpus"
+    folder.mkdir()
+    shutil.copy(SEED, folder / SEED.name)
+    return folder
+
+
+@pytest.fixture
+def settings(tmp_path: Path, corpus: Path) -> Settings:
+    return Settings(corpus=corpus, db=tmp_path / "db", _env_file=None)
+
+
+@pytest.fixture
+def store(settings: Settings, embedder: Embedder) -> Store:
+    """A writable store in a temp dir, closed after the test."""
+    opened = open_store(settings, embedder, writer="tests")
+    yield opened
+    opened.close()
