@@ -1,20 +1,40 @@
-"""The answering chain as LangChain runnables: condense with history -> retrieve -> answer."""
+"""The answering chain as LangChain runnables: condense with history -> retrieve -> answer.
+
+Offline (the default) the answer is quoted from the passages. With `STUDYCHAT_LLM` set, a chat
+model condenses follow-ups and writes the answer from the same passages; its citations are then
+checked (`chat.verify`), and any failure of the model falls back to the offline answer.
+"""
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+from langchain_core.language_models import BaseChatModel
 from langchain_core.runnables import RunnableLambda
 
 from chat.extractive import answer_from_passages
+from chat.llm import (
+    UNCITED_NOTE,
+    answer_messages,
+    build_chat_model,
+    condense_messages,
+    failure_note,
+    redact,
+    reply_text,
+    standalone_question,
+)
 from chat.retrieve import Retrieval, retrieve
+from chat.verify import check_answer
 from studychat.embedder import Embedder
 from studychat.schema import Answer
 from studychat.settings import Settings
 from studychat.store import Store
 from studychat.text import content_words
+
+logger = logging.getLogger(__name__)
 
 # A question that leans on the conversation: "What side effects did *they* have?", "And the dose?"
 FOLLOW_UP = re.compile(
@@ -33,6 +53,8 @@ class Query:
     document_ids: list[str] | None = None
     search: str = ""
     context: str = ""
+    standalone: str = ""  # the question rewritten by the language model to stand on its own
+    failure: str = ""  # the note to show when the language model already failed on this turn
 
 
 def condense(question: str, history: list[dict]) -> tuple[str, str]:
@@ -53,16 +75,22 @@ def condense(question: str, history: list[dict]) -> tuple[str, str]:
 
 class Chain:
     """Answers questions from the store. Build once at start; safe to share between users, since
-    every call carries its own history."""
+    every call carries its own history.
 
-    def __init__(self, settings: Settings, store: Store, embedder: Embedder):
+    The chat model is built here from the settings (None when `llm` is unset); tests and the app
+    may pass one in as `model` instead.
+    """
+
+    def __init__(self, settings: Settings, store: Store, embedder: Embedder, model: BaseChatModel | None = None):
         self.settings = settings
         self.store = store
         self.embedder = embedder
+        self.model = model if model is not None else build_chat_model(settings)
+        offline = self.model is None
         self.runnable = (
-            RunnableLambda(self._condense, name="condense")
+            RunnableLambda(self._condense if offline else self._model_condense, name="condense")
             | RunnableLambda(self._retrieve, name="retrieve")
-            | RunnableLambda(self._answer, name="answer")
+            | RunnableLambda(self._answer if offline else self._model_answer, name="answer")
         )
 
     def answer(self, question: str, history: list[dict] | None = None, document_ids: list[str] | None = None) -> Answer:
@@ -72,7 +100,15 @@ class Chain:
     def stream(
         self, question: str, history: list[dict] | None = None, document_ids: list[str] | None = None
     ) -> Iterator[str | Answer]:
-        """Pieces of the answer text as they are ready, then the whole `Answer` last."""
+        """Pieces of the answer text as they are ready, then the whole `Answer` last.
+
+        With a language model the pieces are its tokens as they arrive; the final `Answer` is the
+        checked one, and its text replaces the streamed text (markers removed, unsupported
+        sentences marked, or the offline answer after a failure).
+        """
+        if self.model is not None:
+            yield from self._model_stream(Query(question, list(history or []), document_ids))
+            return
         answer = self.answer(question, history, document_ids)
         for piece in re.split(r"(?<=\]) ", answer.text):
             yield piece + " "
@@ -84,22 +120,121 @@ class Chain:
 
     def _retrieve(self, query: Query) -> tuple[Query, Retrieval]:
         found = retrieve(
-            query.search, self.store, self.embedder, self.settings.top_k, self.settings.candidates, query.document_ids
+            query.search,
+            self.store,
+            self.embedder,
+            self.settings.top_k,
+            self.settings.candidates,
+            query.document_ids,
+            question=query.question,
         )
         return query, found
 
     def _answer(self, inputs: tuple[Query, Retrieval]) -> Answer:
         query, found = inputs
-        vector = found.query_vector
-        if query.context:  # score sentences against the question as asked, not the padded search
-            vector = self.embedder.encode([query.question])[0]
         return answer_from_passages(
             query.question,
             found.passages,
-            vector,
+            found.query_vector,
             self.embedder,
             self.store,
             threshold=self.settings.refusal_threshold,
             max_sentences=self.settings.max_answer_sentences,
             context=query.context,
         )
+
+    # The language model's branch
+
+    def _model_condense(self, query: Query) -> Query:
+        """The offline condensing (kept for a fallback answer), then, for a turn with history,
+        the model's rewrite of the question as the search and the question to answer."""
+        query = self._condense(query)
+        if not any(m.get("role") == "user" and m.get("content") for m in query.history):
+            return query
+        try:
+            reply = reply_text(self.model.invoke(condense_messages(query.question, query.history)))
+        except Exception as error:  # any client's error: the turn is answered offline
+            query.failure = self._failed(error, "condensing")
+            return query
+        standalone = standalone_question(reply, self.settings.max_question_chars)
+        if standalone:
+            query.search = query.standalone = standalone
+        return query
+
+    def _model_answer(self, inputs: tuple[Query, Retrieval]) -> Answer:
+        query, found = inputs
+        if query.failure or not found.passages:  # nothing to ask the model about: no call out
+            return self._fallback(inputs, query.failure)
+        try:
+            reply = reply_text(self.model.invoke(self._messages(query, found)))
+        except Exception as error:
+            return self._fallback(inputs, self._failed(error))
+        return self._checked(inputs, reply)[0]
+
+    def _model_stream(self, query: Query) -> Iterator[str | Answer]:
+        inputs = self._retrieve(self._model_condense(query))
+        query, found = inputs
+        if query.failure or not found.passages:
+            answer = self._model_answer(inputs)
+            yield from _pieces(answer.text)
+            yield answer
+            return
+        streamed: list[str] = []
+        try:
+            for chunk in self.model.stream(self._messages(query, found)):
+                piece = reply_text(chunk)
+                if piece:
+                    streamed.append(piece)
+                    yield piece
+        except Exception as error:
+            answer = self._fallback(inputs, self._failed(error))
+            fell_back = True
+        else:
+            answer, fell_back = self._checked(inputs, "".join(streamed))
+        if fell_back:
+            if streamed:
+                yield "\n\n"
+            yield from _pieces(answer.text)
+        yield answer
+
+    def _messages(self, query: Query, found: Retrieval) -> list[tuple[str, str]]:
+        question = query.standalone or query.question
+        return answer_messages(question, found.passages, self.settings.max_answer_sentences)
+
+    def _checked(self, inputs: tuple[Query, Retrieval], reply: str) -> tuple[Answer, bool]:
+        """(the checked answer, False), or (the offline answer with a note, True) when the reply
+        is empty or cites nothing."""
+        query, found = inputs
+        if not reply.strip():
+            logger.warning("chat model %s returned nothing; answering offline", self.settings.llm)
+            return self._fallback(inputs, failure_note(None, self.settings)), True
+        answer = check_answer(reply, found.passages, self.embedder, found.query_vector)
+        if answer is None:
+            logger.warning("chat model %s cited no passage; answering offline", self.settings.llm)
+            return self._fallback(inputs, UNCITED_NOTE), True
+        return answer, False
+
+    def _fallback(self, inputs: tuple[Query, Retrieval], note: str) -> Answer:
+        """The offline answer, with the one-line note first in its text and its notes."""
+        answer = self._answer(inputs)
+        if note:
+            answer.text = f"{note}\n\n{answer.text}"
+            answer.notes.insert(0, note)
+        return answer
+
+    def _failed(self, error: Exception, step: str = "answering") -> str:
+        """Log a model failure (the API key redacted) and return the note for the user."""
+        logger.warning(
+            "chat model %s failed while %s: %s: %s",
+            self.settings.llm,
+            step,
+            type(error).__name__,
+            redact(str(error), self.settings),
+        )
+        return failure_note(error, self.settings)
+
+
+def _pieces(text: str) -> Iterator[str]:
+    """A finished answer's text in pieces, as the offline stream sends it."""
+    for piece in re.split(r"(?<=\]) ", text):
+        yield piece + " "

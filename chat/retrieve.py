@@ -13,7 +13,7 @@ from studychat.text import terms
 
 RRF_K = 60  # the usual reciprocal-rank-fusion constant: ranks matter, raw scores do not
 NEAR_DUPLICATE = 0.8  # word-set overlap above which two passages say the same thing
-DOCUMENT_PENALTY = 0.35  # each further passage of an already-chosen document counts this much less
+DOCUMENT_PENALTY = 0.05  # each further passage of an already-chosen document counts this much less
 
 
 @dataclass
@@ -25,37 +25,42 @@ class Retrieval:
 
 
 def retrieve(
-    question: str,
+    search: str,
     store: Store,
     embedder: Embedder,
     k: int,
     candidates: int,
     document_ids: list[str] | None = None,
+    question: str | None = None,
 ) -> Retrieval:
-    """The `k` passages that best match `question`, limited to `document_ids` when given."""
-    vector = embedder.encode([question])[0]
-    dense = store.search_dense(vector.tolist(), candidates, document_ids)
-    lexical = store.search_lexical(question, candidates, document_ids)
+    """The `k` passages that best match `search`, limited to `document_ids` when given.
+
+    For a follow-up, `search` is the question condensed with the conversation and `question` the
+    question as asked: both are searched, densely and lexically, and the four rankings fused, so
+    that the conversation's subject and the new question's own words both count.
+    """
+    texts = [question, search] if question and question != search else [search]
+    vectors = embedder.encode(texts)
+    rankings = []
+    for text, vector in zip(texts, vectors, strict=True):
+        rankings.append(store.search_dense(vector.tolist(), candidates, document_ids))
+        rankings.append(store.search_lexical(text, candidates, document_ids))
 
     fused: dict[str, float] = {}
-    for ranking in (dense, lexical):
+    for ranking in rankings:
         for rank, (chunk_id, _) in enumerate(ranking):
             fused[chunk_id] = fused.get(chunk_id, 0.0) + 1.0 / (RRF_K + rank + 1)
     found = store.passages(list(fused))  # drops chunks replaced since the vector search
-    similarity = dict(dense)
-    missing = [i for i in found if i not in similarity]
-    if missing:  # lexical-only hits: score them against the question with their stored vectors
-        for chunk_id, row in zip(missing, store.vectors_of(missing), strict=True):
-            similarity[chunk_id] = float(np.dot(row, vector))
+    stored = dict(zip(found, store.vectors_of(list(found)), strict=True)) if found else {}
 
     best = max(fused.values(), default=1.0)
     ranked = []
     for chunk_id, passage in found.items():
-        passage.dense = similarity.get(chunk_id, 0.0)
+        passage.dense = float(max(np.dot(stored[chunk_id], v) for v in vectors))
         passage.score = fused[chunk_id] / best
         ranked.append(passage)
     ranked.sort(key=lambda p: (-p.score, -p.dense))
-    return Retrieval(passages=diversify(drop_near_duplicates(ranked), k), query_vector=vector)
+    return Retrieval(passages=diversify(drop_near_duplicates(ranked), k), query_vector=vectors[0])
 
 
 def drop_near_duplicates(passages: list[Passage]) -> list[Passage]:

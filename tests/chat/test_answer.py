@@ -1,0 +1,127 @@
+"""The offline answerer end to end: real store, real model, the seed plus a near-topic distractor."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from chat.chain import Chain, condense
+from chat.retrieve import retrieve
+from ingest.pipeline import ingest_paths
+from studychat.settings import Settings
+from studychat.store import open_store
+
+SEED_ID = "echemi-car-t-lupus-2022.txt"
+DISTRACTOR = """\
+BCMA-directed CAR T cells in relapsed multiple myeloma: two-year results
+
+A phase 2 study at the University of Heidelberg treated 48 adults with relapsed multiple myeloma
+with BCMA-directed CAR T cells. The median age of the participants was 61 years. Cytokine release
+syndrome occurred in 40 of the 48 patients, mostly grade 1 or 2, and three patients needed
+intensive care. After two years, 29 patients were alive without progression.
+
+The trial was led by Dr. Hartmut Goldschmidt and published on March 3, 2023. The authors caution
+that the cost of manufacturing each dose, about 400,000 euros, limits access to the therapy.
+"""
+
+
+@pytest.fixture(scope="module")
+def chain(tmp_path_factory: pytest.TempPathFactory, embedder) -> Chain:
+    root = tmp_path_factory.mktemp("answer")
+    corpus = root / "corpus"
+    corpus.mkdir()
+    shutil.copy(Path(__file__).resolve().parents[2] / "corpus" / SEED_ID, corpus / SEED_ID)
+    (corpus / "myeloma.txt").write_text(DISTRACTOR)
+    settings = Settings(corpus=corpus, db=root / "db", _env_file=None)
+    store = open_store(settings, embedder, writer="tests")
+    ingest_paths(store, settings, [corpus])
+    yield Chain(settings, store, embedder)
+    store.close()
+
+
+def quoted_sentences(text: str) -> list[str]:
+    return [s.strip() for s in re.split(r"\s*\[\d+\]\s*", text) if s.strip()]
+
+
+def test_side_effects_are_answered_with_the_fever_sentence(chain: Chain) -> None:
+    answer = chain.answer("What side effects did the patients have?")
+    assert not answer.refused
+    assert "fever" in answer.text
+    assert any(c.document_id == SEED_ID and "fever" in c.quote for c in answer.citations)
+
+
+def test_doi_question_is_answered_with_the_doi(chain: Chain) -> None:
+    answer = chain.answer("What is the DOI of the paper?")
+    assert "10.1038/s41591-022-02017-5" in answer.text
+    assert answer.citations[0].source == "https://doi.org/10.1038/s41591-022-02017-5"
+
+
+def test_every_answer_sentence_is_verbatim_from_a_cited_passage(chain: Chain) -> None:
+    for question in ["How old were the patients on average?", "Why is B cell depletion an attractive strategy?"]:
+        answer = chain.answer(question)
+        assert not answer.refused
+        passages = [c.passage for c in answer.citations]
+        for sentence in quoted_sentences(answer.text):
+            assert any(sentence in passage for passage in passages), sentence
+        for n in map(int, re.findall(r"\[(\d+)\]", answer.text)):
+            assert any(c.n == n for c in answer.citations)
+
+
+def test_questions_the_documents_do_not_answer_are_declined(chain: Chain) -> None:
+    for question in ["Who won the 2022 World Cup?", "What is the boiling point of ethanol?"]:
+        answer = chain.answer(question)
+        assert answer.refused, question
+        assert "do not answer" in answer.text
+        assert answer.citations, "related passages are shown as reading"
+        assert "[1]" not in answer.text
+
+
+def test_the_right_document_answers_among_near_topic_documents(chain: Chain) -> None:
+    answer = chain.answer("How many myeloma patients were treated with BCMA CAR T cells?")
+    assert "48" in answer.text
+    assert answer.citations[0].document_id == "myeloma.txt"
+    lupus = chain.answer("What was the average age of the lupus patients?")
+    assert "22 years" in lupus.text
+    assert lupus.citations[0].document_id == SEED_ID
+
+
+def test_follow_up_is_understood_from_the_history(chain: Chain) -> None:
+    history = [
+        {"role": "user", "content": "How many patients with lupus were in the Erlangen trial?"},
+        {"role": "assistant", "content": "In this clinical trial, five patients were enrolled [1]"},
+    ]
+    search, context = condense("What side effects did they have?", history)
+    assert "lupus" in search and context
+    answer = chain.answer("What side effects did they have?", history)
+    assert not answer.refused
+    assert "fever" in answer.text
+    assert answer.citations[0].document_id == SEED_ID
+
+
+def test_a_question_that_stands_alone_ignores_the_history(chain: Chain) -> None:
+    history = [{"role": "user", "content": "What side effects did the lupus patients have?"}]
+    assert condense("What is the boiling point of ethanol?", history) == ("What is the boiling point of ethanol?", "")
+
+
+def test_retrieval_can_be_limited_to_chosen_documents(chain: Chain) -> None:
+    found = retrieve("side effects of CAR T cells", chain.store, chain.embedder, 5, 30, ["myeloma.txt"])
+    assert found.passages
+    assert {p.document_id for p in found.passages} == {"myeloma.txt"}
+    answer = chain.answer("What side effects occurred?", document_ids=["myeloma.txt"])
+    assert all(c.document_id == "myeloma.txt" for c in answer.citations)
+
+
+def test_retrieval_is_diverse_and_free_of_near_duplicates(chain: Chain) -> None:
+    found = retrieve("CAR T cell therapy patients", chain.store, chain.embedder, 5, 30)
+    assert {p.document_id for p in found.passages} == {SEED_ID, "myeloma.txt"}
+    texts = [p.text for p in found.passages]
+    assert len(texts) == len(set(texts))
+
+
+def test_stream_yields_the_text_then_the_answer(chain: Chain) -> None:
+    pieces = list(chain.stream("What side effects did the patients have?"))
+    answer = pieces[-1]
+    assert "".join(pieces[:-1]).strip() == answer.text
