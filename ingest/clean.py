@@ -28,7 +28,8 @@ BYLINE = re.compile(r"^[Bb]y\s+(?P<value>[A-Z][\w.'’-]*(?:\s+[A-Z][\w.'’-]*)
 # Buttons and share bars: a short line that is a verb of the page's UI, e.g. "Share this article"
 UI_ACTION = re.compile(
     r"^(share|print|email|e-mail|tweet|save|bookmark|follow|download|comment|reply|like)"
-    r"(\s+(this|the|on|via|to|us|article|page|story|post|pdf|link|\w+))*$",
+    r"(\s+(this|the|on|via|to|us|a|friend|article|page|story|post|pdf|link|comments?|facebook|twitter|x|linkedin"
+    r"|whatsapp|email|e-mail))*$",
     re.IGNORECASE,
 )
 # A heading that introduces a list of links to other pages ("Related articles", "Most read")
@@ -352,9 +353,14 @@ def reads_like_instructions(text: str) -> bool:
 
 
 def _drop_header_noise(paragraphs: list[str]) -> list[str]:
-    """Before the first prose paragraph, drop lone menu-like lines (a site name, a menu label)."""
+    """Before the first prose paragraph, drop lone menu-like lines (a site name, a menu label).
+
+    When every line before the article is that short, the last one is its heading ("Chapter 3",
+    "Renal physiology") and is kept."""
     first_prose = next((i for i, p in enumerate(paragraphs) if is_prose(p)), len(paragraphs))
     head = [p for p in paragraphs[:first_prose] if not is_menu_item(p) or p.startswith("#")]
+    if not head and 0 < first_prose < len(paragraphs):
+        head = [paragraphs[first_prose - 1]]
     return head + paragraphs[first_prose:]
 
 

@@ -134,14 +134,18 @@ class Store:
         self._write_lock = threading.Lock()  # one document change at a time, whatever the thread
         self.db = sqlite3.connect(self.folder / MANIFEST, check_same_thread=False, isolation_level=None)
         self.db.row_factory = sqlite3.Row
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA synchronous=NORMAL")
-        self._create_tables()
-        self._check_signature()
         self._vectors = None
         self._client = None
-        if self.lock:
-            self.recover()
+        try:
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA synchronous=NORMAL")
+            self._create_tables()
+            self._check_signature()
+            if self.lock:
+                self.recover()
+        except BaseException:
+            self.close()  # a refused store must not keep the writer lock or the database open
+            raise
 
     # ---- SQLite: manifest and lexical index -------------------------------------------------
 
