@@ -82,6 +82,20 @@ class Citation:
 
 
 @dataclass
+class CheckedSentence:
+    """One sentence of a language model's answer, as checked against the passages it cites."""
+
+    text: str
+    citations: list[int] = field(default_factory=list)
+    unsupported: bool = False
+    similarity: float = 0.0  # cosine of the sentence and its best supporting passage text
+    missing_numbers: list[str] = field(default_factory=list)  # numbers the passages do not hold
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
 class Answer:
     """What the user sees: text with `[n]` markers, the citations they point to, and whether it declined."""
 
@@ -89,6 +103,7 @@ class Answer:
     citations: list[Citation] = field(default_factory=list)
     refused: bool = False
     notes: list[str] = field(default_factory=list)
+    sentences: list[CheckedSentence] = field(default_factory=list)  # filled for a language model's answer
 
     def to_dict(self) -> dict:
         return {
@@ -96,4 +111,5 @@ class Answer:
             "refused": self.refused,
             "citations": [c.to_dict() for c in self.citations],
             "notes": self.notes,
+            "sentences": [s.to_dict() for s in self.sentences],
         }
