@@ -22,7 +22,7 @@ from studychat.store import Store
 from studychat.text import terms
 
 REFUSAL = "The documents do not answer this question."
-RELATED = "The closest passages are listed below as related reading."
+RELATED = "The closest passages are shown as related reading."
 FLAG_WARNING = (
     "Warning: a cited passage contains text that reads like instructions to an assistant. "
     "It is quoted as document text, not followed."
@@ -200,8 +200,7 @@ def answer_from_passages(
         citations = [_citation(i + 1, p, best_quote.get(i, ""), p.score) for i, p in enumerate(passages[:3])]
         return Answer(text=f"{REFUSAL} {RELATED}", citations=citations, refused=True)
 
-    chosen = choose(sentences, max_sentences)
-    chosen.sort(key=lambda s: (s.passage, s.start))
+    chosen = choose(sentences, max_sentences)  # best first; a sentence it leans on just before it
     numbers: dict[int, int] = {}
     quotes: dict[int, list[str]] = {}
     parts = []

@@ -1,0 +1,97 @@
+"""One real StudyChat server per test session: uvicorn in a thread, a temp corpus and store,
+the session's bundled model. Tests share it, since starting one costs the 2-core machine seconds."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+import uvicorn
+
+from app import build_app
+from studychat.settings import Settings
+from web.services import Services
+
+ROOT = Path(__file__).resolve().parents[2]
+SEED = ROOT / "corpus" / "echemi-car-t-lupus-2022.txt"
+TOKEN = "test-admin-token"
+
+
+@dataclass
+class Live:
+    url: str
+    settings: Settings
+    services: Services
+    token: str = TOKEN
+
+    @property
+    def auth(self) -> dict:
+        return {"Authorization": f"Bearer {self.token}"}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class ServerThread:
+    """uvicorn serving an app in a daemon thread until `stop`."""
+
+    def __init__(self, app, host: str, port: int):
+        self.server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning"))
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def start(self, health_url: str, timeout: float = 60) -> None:
+        self.thread.start()
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(health_url, timeout=2).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        raise RuntimeError(f"the server did not answer at {health_url}")
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=15)
+
+
+@pytest.fixture(scope="session")
+def live(tmp_path_factory: pytest.TempPathFactory, embedder) -> Live:
+    """The app with the seed corpus, an admin token, and small limits that tests can reach."""
+    root = tmp_path_factory.mktemp("live")
+    corpus = root / "corpus"
+    corpus.mkdir()
+    shutil.copy(SEED, corpus / SEED.name)
+    port = free_port()
+    settings = Settings(
+        corpus=corpus,
+        db=root / "db",
+        host="127.0.0.1",
+        port=port,
+        admin_token=TOKEN,
+        max_upload_mb=1,
+        max_files_per_request=5,
+        _env_file=None,
+    )
+    services = Services.start(settings, embedder=embedder, say=lambda _: None)
+    server = ServerThread(build_app(settings, services), settings.host, port)
+    url = f"http://127.0.0.1:{port}"
+    server.start(url + "/healthz")
+    yield Live(url, settings, services)
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def http(live: Live) -> httpx.Client:
+    with httpx.Client(base_url=live.url, timeout=60) as client:
+        yield client

@@ -1,0 +1,194 @@
+"""The app in Debian Chromium through Playwright: chat with sources, upload, the widget on another
+site, and documents with markup shown as text. Saves docs/screenshots/chat.png and widget.png."""
+
+from __future__ import annotations
+
+import functools
+import threading
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import httpx
+import pytest
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+sync_api = pytest.importorskip("playwright.sync_api")
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+QUESTION = "What side effects did the patients have?"
+MARKUP_TITLE = "Axolotl <script>window.__pwned=1</script> trial report"
+MARKUP_DOC = f"""{MARKUP_TITLE}
+
+The axolotl trial used the marker <img src=x onerror="window.__pwned=2"> to tag regenerating limbs.
+
+All twelve axolotls regrew their limbs within forty days of the injury.
+"""
+
+
+class QuietHandler(SimpleHTTPRequestHandler):
+    def log_message(self, *args) -> None:
+        pass
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Debian chromium is not installed")
+    with sync_api.sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    opened = context.new_page()
+    opened.set_default_timeout(30_000)
+    yield opened
+    context.close()
+
+
+@pytest.fixture(scope="module")
+def host_site(tmp_path_factory, live) -> str:
+    """Another site (another port) whose page embeds the widget with one script tag."""
+    folder = tmp_path_factory.mktemp("host-site")
+    (folder / "index.html").write_text(
+        f"""<!doctype html><html><head><meta charset="utf-8"><title>Lab news</title>
+<style>body {{ font-family: Georgia, serif; background: #fafaf7; margin: 3rem; color: #222; }}
+h1 {{ color: rgb(128, 0, 0); }} button {{ background: lime; }}</style></head>
+<body><h1>Lab news</h1><p>Our group reads the latest CAR-T results. Ask the study assistant below.</p>
+<script src="{live.url}/widget.js" data-title="Ask about the study" data-colour="#0f766e"
+  data-greeting="Hi! Ask me about the CAR-T lupus study." defer></script>
+</body></html>"""
+    )
+    handler = functools.partial(QuietHandler, directory=str(folder))
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/index.html"
+    server.shutdown()
+
+
+def ask_in_chat(page, question: str) -> None:
+    page.locator("#question textarea").fill(question)
+    page.locator("#ask").click()
+
+
+def test_chat_answers_with_sources(page, live):
+    page.goto(live.url)
+    page.get_by_text("Example questions").wait_for()
+    page.get_by_text(QUESTION).first.click()  # an example fills the question box
+    assert page.locator("#question textarea").input_value() == QUESTION
+    page.locator("#ask").click()
+    page.locator("#sources .sc-source").first.wait_for()
+    answer = page.locator("#chat .message.bot, #chat [data-testid='bot']").last
+    assert "fever" in answer.inner_text()
+    assert page.locator("#sources mark", has_text="fever").count() == 1
+    assert "doi.org/10.1038/s41591-022-02017-5" in page.locator("#sources").inner_html()
+    assert "2022-10-02" in page.locator("#sources").inner_text()
+
+    page.wait_for_timeout(500)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "chat.png"))
+
+    page.locator("#chat a.cite", has_text="[2]").last.click()
+    card = page.locator("#src-1-2")
+    card.wait_for()
+    assert "fever" in card.inner_text()
+    page.wait_for_function("document.getElementById('src-1-2').classList.contains('sc-flash')")
+
+    page.locator("#clear").click()
+    page.locator("#sources .sc-source").first.wait_for(state="detached")
+
+
+def test_upload_in_documents_tab_then_ask(page, live, tmp_path):
+    document = tmp_path / "beehive-study.md"
+    document.write_text(
+        "# Beehive winter study\n\nBeekeepers insulated forty hives during the winter.\n\n"
+        "The insulated hives lost a third fewer bees than the open hives by March.\n"
+    )
+    page.goto(live.url)
+    page.get_by_role("tab", name="Documents").click()
+    page.get_by_text("needs the admin token").wait_for()
+    page.locator("#admin-token input").fill(live.token)
+    page.locator("#upload input[type=file]").set_input_files(str(document))
+    page.locator("#upload-button").click()
+    page.locator("#upload-results .sc-added").wait_for()
+    assert "Beehive winter study" in page.locator("#documents").inner_text()
+
+    page.get_by_role("tab", name="Chat").click()
+    ask_in_chat(page, "How many fewer bees did the insulated hives lose?")
+    page.locator("#sources .sc-source").first.wait_for()
+    assert "Beehive winter study" in page.locator("#sources .sc-source").first.inner_text()
+    assert "a third fewer bees" in page.locator("#chat").inner_text()
+
+    httpx.delete(f"{live.url}/api/documents/beehive-study.md", headers=live.auth).raise_for_status()
+
+
+def test_wrong_token_is_refused_in_the_tab(page, live, tmp_path):
+    document = tmp_path / "refused.txt"
+    document.write_text("This file must not be added.")
+    page.goto(live.url)
+    page.get_by_role("tab", name="Documents").click()
+    page.locator("#admin-token input").fill("not-the-token")
+    page.locator("#upload input[type=file]").set_input_files(str(document))
+    page.locator("#upload-button").click()
+    page.locator("#upload-results .sc-refused").wait_for()
+    assert "wrong" in page.locator("#upload-results").inner_text()
+    ids = [d["id"] for d in httpx.get(f"{live.url}/api/documents").json()["documents"]]
+    assert "refused.txt" not in ids
+
+
+def test_widget_on_another_site_asks_and_cites(page, host_site):
+    page.goto(host_site)
+    launcher = page.locator("[data-studychat] .launcher")
+    launcher.click()
+    panel = page.locator("[data-studychat] .panel")
+    assert "Ask about the study" in panel.locator(".head").inner_text()
+    assert "Hi! Ask me about the CAR-T lupus study." in panel.inner_text()
+    panel.locator("input").fill(QUESTION)
+    panel.locator("form button").click()
+    panel.locator(".source mark", has_text="fever").wait_for()
+    assert panel.locator(".msg.bot .cite").count() >= 1
+    assert "Sources" in panel.locator(".sources h3").first.text_content()
+    # The host page keeps its own look.
+    assert page.locator("h1").evaluate("e => getComputedStyle(e).color") == "rgb(128, 0, 0)"
+    assert page.locator("body").evaluate("e => getComputedStyle(e).fontFamily") == "Georgia, serif"
+    page.wait_for_timeout(300)
+    page.screenshot(path=str(SCREENSHOTS / "widget.png"))
+
+
+def test_markup_in_a_document_is_shown_as_text(page, live, host_site):
+    files = {"files": ("axolotl-markup.txt", MARKUP_DOC.encode(), "text/plain")}
+    reply = httpx.post(f"{live.url}/api/documents", files=files, headers=live.auth)
+    assert reply.status_code == 201, reply.text
+    doc_id = reply.json()["results"][0]["document_id"]
+    question = "What marker did the axolotl trial use to tag regenerating limbs?"
+    try:
+        page.goto(live.url)
+        ask_in_chat(page, question)
+        page.locator("#sources .sc-source").first.wait_for()
+        sources = page.locator("#sources").inner_text()
+        assert '<img src=x onerror="window.__pwned=2">' in sources
+        assert "<script>window.__pwned=1</script>" in sources
+        assert "<img src=x onerror" in page.locator("#chat").inner_text()
+        assert page.locator("#sources img, #chat img[src='x']").count() == 0
+        page.get_by_role("tab", name="Documents").click()
+        page.locator("#documents", has_text="Axolotl").wait_for()
+        assert MARKUP_TITLE in page.locator("#documents").inner_text()
+        assert page.evaluate("window.__pwned") is None
+
+        page.goto(host_site)
+        page.locator("[data-studychat] .launcher").click()
+        panel = page.locator("[data-studychat] .panel")
+        panel.locator("input").fill(question)
+        panel.locator("form button").click()
+        panel.locator(".source").first.wait_for()
+        assert '<img src=x onerror="window.__pwned=2">' in panel.inner_text()
+        assert panel.locator("img").count() == 0
+        assert page.evaluate("window.__pwned") is None
+    finally:
+        httpx.delete(f"{live.url}/api/documents/{doc_id}", headers=live.auth)

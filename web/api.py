@@ -1,0 +1,330 @@
+"""The HTTP API (`/healthz`, `/api/ask`, `/api/ask/stream`, `/api/documents`) and the edge rules:
+CORS only for asking, no cross-origin document changes, upload size, frame-ancestors."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, File, Header, HTTPException, Request, UploadFile
+from fastapi.concurrency import run_in_threadpool
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response, StreamingResponse
+from pydantic import BaseModel, Field
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from ingest.load import SUPPORTED
+from ingest.pipeline import add_upload, remove
+from studychat.schema import Answer
+from studychat.settings import Settings
+from studychat.store import StoreError
+from web.services import Services, log, refuse_change, user_message
+
+
+class ChatMessage(BaseModel):
+    role: Literal["user", "assistant"]
+    content: str
+
+
+class AskRequest(BaseModel):
+    question: str = Field(description="The question, at most `STUDYCHAT_MAX_QUESTION_CHARS` characters.")
+    history: list[ChatMessage] = Field(default_factory=list, description="The conversation so far, oldest first.")
+    document_ids: list[str] | None = Field(None, description="Answer only from these documents.")
+
+
+class CitationOut(BaseModel):
+    n: int
+    document_id: str
+    title: str
+    source: str
+    page: int | None
+    quote: str = Field(description="The exact supporting sentence.")
+    passage: str = Field(description="The chunk around the quote.")
+    score: float
+    date: str = ""
+    unsupported: bool = False
+    flagged: bool = False
+
+
+class AskResponse(BaseModel):
+    answer: str = Field(description="The answer text with `[n]` markers pointing to `citations`.")
+    refused: bool = Field(description="True when the documents do not answer; citations are then related reading.")
+    citations: list[CitationOut]
+    notes: list[str] = Field(default_factory=list)
+
+
+class Health(BaseModel):
+    status: str
+    documents: int | None = None
+    chunks: int | None = None
+    reason: str | None = None
+
+
+def validate_question(request: AskRequest, settings: Settings) -> tuple[str, list[dict]]:
+    """The question and history, or a 422 that says what is wrong."""
+    question = request.question.strip()
+    if not question:
+        raise HTTPException(422, "question is empty")
+    if len(question) > settings.max_question_chars:
+        raise HTTPException(
+            422, f"question is {len(question)} characters long; the limit is {settings.max_question_chars}"
+        )
+    history = [m.model_dump() for m in request.history]
+    if len(history) > settings.max_history_messages:
+        raise HTTPException(422, f"history has {len(history)} messages; the limit is {settings.max_history_messages}")
+    size = sum(len(m["content"]) for m in history)
+    if size > settings.max_history_chars:
+        raise HTTPException(422, f"history is {size} characters long; the limit is {settings.max_history_chars}")
+    return question, history
+
+
+def sse(event: str, data: object) -> str:
+    """One server-sent event; the data is JSON, so newlines in the text cannot end the event."""
+    return f"event: {event}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
+
+
+def api_router(services: Services) -> APIRouter:
+    """The HTTP API over the shared services."""
+    settings = services.settings
+    router = APIRouter()
+
+    def may_change(authorization: Annotated[str | None, Header(description="Bearer <admin token>")] = None):
+        token = None
+        if authorization and authorization.lower().startswith("bearer "):
+            token = authorization[7:]
+        reason = refuse_change(settings, token)
+        if reason:
+            raise HTTPException(401, reason, headers={"WWW-Authenticate": "Bearer"})
+
+    @router.get(
+        "/healthz",
+        response_model=Health,
+        response_model_exclude_none=True,
+        tags=["status"],
+        responses={503: {"model": Health}},
+    )
+    def healthz():
+        """Whether the store answers, with how many documents and chunks it holds."""
+        try:
+            services.store.ping()
+            documents, chunks = services.store.counts()
+        except StoreError as error:
+            return JSONResponse({"status": "unavailable", "reason": str(error)}, status_code=503)
+        return {"status": "ok", "documents": documents, "chunks": chunks}
+
+    @router.post("/api/ask", response_model=AskResponse, tags=["ask"])
+    def ask(request: AskRequest) -> dict:
+        """Answer a question from the documents; every sentence of the answer cites a passage."""
+        question, history = validate_question(request, settings)
+        try:
+            return services.chain.answer(question, history, request.document_ids).to_dict()
+        except StoreError as error:
+            raise HTTPException(503, user_message(error)) from None
+        except Exception as error:
+            raise HTTPException(500, user_message(error)) from None
+
+    @router.post(
+        "/api/ask/stream",
+        tags=["ask"],
+        response_class=StreamingResponse,
+        responses={200: {"content": {"text/event-stream": {}}, "description": "token* answer done, or error"}},
+    )
+    def ask_stream(request: AskRequest):
+        """The answer as server-sent events: `token` events ({"text"}) as it is written, then `answer`
+        (the same JSON as /api/ask), then `done`. A failure sends `error` ({"message"}) before `done`."""
+        question, history = validate_question(request, settings)
+
+        def events() -> Iterator[str]:
+            try:
+                for piece in services.chain.stream(question, history, request.document_ids):
+                    if isinstance(piece, Answer):
+                        yield sse("answer", piece.to_dict())
+                    else:
+                        yield sse("token", {"text": piece})
+            except Exception as error:
+                yield sse("error", {"message": user_message(error)})
+            yield sse("done", {})
+
+        return StreamingResponse(
+            events(),
+            media_type="text/event-stream",
+            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        )
+
+    @router.get("/api/documents", tags=["documents"])
+    def documents() -> dict:
+        """Every document in the index, newest first."""
+        return {"documents": [public_record(r.to_dict()) for r in services.store.documents()]}
+
+    @router.post(
+        "/api/documents",
+        tags=["documents"],
+        status_code=201,
+        dependencies=[Depends(may_change)],
+        responses={401: {}, 413: {}, 415: {}, 422: {"description": "a file could not be read; per-file reasons"}},
+    )
+    async def add_documents(files: Annotated[list[UploadFile], File(description="One or more documents")]):
+        """Add or replace documents (.txt .md .html .pdf .docx). Needs `Authorization: Bearer <token>`
+        when STUDYCHAT_ADMIN_TOKEN is set. Answers with what happened to each file."""
+        if len(files) > settings.max_files_per_request:
+            return problem(413, f"{len(files)} files in one request; the limit is {settings.max_files_per_request}")
+        received, too_big, unsupported = [], [], []
+        for upload in files:
+            name = Path(upload.filename or "upload").name
+            suffix = Path(name).suffix.lower()
+            if suffix not in SUPPORTED:
+                unsupported.append(
+                    {"path": name, "status": "skipped", "reason": f"unsupported file type {suffix or '(none)'}"}
+                )
+                continue
+            data = await upload.read(settings.max_upload_bytes + 1)
+            if len(data) > settings.max_upload_bytes:
+                too_big.append(
+                    {"path": name, "status": "skipped", "reason": f"over the {settings.max_upload_mb:g} MB limit"}
+                )
+                continue
+            received.append((name, data))
+        if too_big:
+            return problem(413, "files over the size limit: " + describe(too_big), too_big + unsupported)
+        if unsupported:
+            kinds = ", ".join(sorted(SUPPORTED))
+            return problem(415, f"cannot read {describe(unsupported)}; StudyChat reads {kinds}", unsupported)
+        results = []
+        for name, data in received:
+            result = await run_in_threadpool(add_upload, services.store, settings, name, data)
+            log.info("upload %s: %s %s", name, result.status, result.reason)
+            results.append(result.to_dict())
+        skipped = [r for r in results if r["status"] == "skipped"]
+        if skipped:
+            message = f"{len(skipped)} of {len(results)} files could not be read: {describe(skipped)}"
+            return problem(422, message, results)
+        return {"results": results}
+
+    @router.delete(
+        "/api/documents/{document_id}",
+        tags=["documents"],
+        dependencies=[Depends(may_change)],
+        responses={401: {}, 404: {}},
+    )
+    def delete_document(document_id: str) -> dict:
+        """Remove a document from the index and its uploaded file from the corpus folder."""
+        result = remove(services.store, document_id, delete_file=True)
+        if result.status != "removed":
+            raise HTTPException(404, result.reason)
+        log.info("removed %s", document_id)
+        return {"result": result.to_dict()}
+
+    return router
+
+
+def public_record(record: dict) -> dict:
+    """A document as the API shows it: the file name, not the server's full path."""
+    record = dict(record)
+    record["file"] = Path(record.pop("path")).name
+    return record
+
+
+def describe(results: list[dict]) -> str:
+    return "; ".join(f"{r['path']}: {r['reason']}" for r in results)
+
+
+def problem(status: int, message: str, files: list[dict] | None = None) -> JSONResponse:
+    body: dict = {"detail": message}
+    if files is not None:
+        body["results"] = files
+    return JSONResponse(body, status_code=status)
+
+
+async def validation_error(request: Request, error: RequestValidationError) -> JSONResponse:
+    """422 with one readable sentence (`detail`) and the field-level `errors`, without echoing input."""
+    errors = [{k: v for k, v in e.items() if k not in ("input", "ctx", "url")} for e in error.errors()]
+    words = []
+    for e in errors:
+        if e.get("type") == "json_invalid":
+            words.append("the body is not valid JSON")
+            continue
+        where = ".".join(str(p) for p in e.get("loc", ()) if p != "body") or "body"
+        words.append(f"{where}: {e.get('msg', 'invalid')}")
+    return JSONResponse({"detail": "; ".join(words), "errors": jsonable_encoder(errors)}, status_code=422)
+
+
+class EdgeMiddleware:
+    """Rules for every request before it reaches a route.
+
+    - CORS headers only on the asking endpoints (`/api/ask*`, `/healthz`), for the allowed origins,
+      methods GET and POST: a widget on another site may ask, but never change documents.
+    - A document change whose `Origin` is another site is refused (a form post needs no preflight).
+    - An upload whose declared size is over the limit is refused before it is read.
+    - `frame-ancestors` from the allowed origins on pages (the UI and /embed).
+    """
+
+    def __init__(self, app: ASGIApp, settings: Settings):
+        self.app = app
+        self.settings = settings
+        self.origins = settings.allowed_origins
+        self.any_origin = "*" in self.origins
+        self.upload_limit = settings.max_upload_bytes * settings.max_files_per_request + 1024 * 1024
+        ancestors = "*" if self.any_origin else " ".join(["'self'", *self.origins])
+        self.frame_policy = f"frame-ancestors {ancestors}"
+
+    def origin_allowed(self, origin: str) -> bool:
+        return self.any_origin or origin in self.origins
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path, method = scope["path"], scope["method"]
+        headers = Headers(scope=scope)
+        origin = headers.get("origin")
+
+        if path.startswith("/api/documents") and method not in ("GET", "HEAD", "OPTIONS"):
+            if origin and origin != own_origin(scope, headers):
+                await problem(403, "documents cannot be changed from another site")(scope, receive, send)
+                return
+            length = headers.get("content-length")
+            if length and length.isdigit() and int(length) > self.upload_limit:
+                await problem(413, f"upload too large; each file may be {self.settings.max_upload_mb:g} MB")(
+                    scope, receive, send
+                )
+                return
+
+        cors = path.startswith("/api/ask") or path == "/healthz"
+        if cors and origin and method == "OPTIONS" and "access-control-request-method" in headers:
+            allowed = self.origin_allowed(origin)
+            preflight = {"Vary": "Origin"}
+            if allowed:
+                preflight.update(
+                    {
+                        "Access-Control-Allow-Origin": "*" if self.any_origin else origin,
+                        "Access-Control-Allow-Methods": "GET, POST",
+                        "Access-Control-Allow-Headers": "Content-Type",
+                        "Access-Control-Max-Age": "600",
+                    }
+                )
+            response = Response(status_code=204 if allowed else 403, headers=preflight)
+            await response(scope, receive, send)
+            return
+
+        page = not (path.startswith(("/api/", "/gradio_api/", "/healthz", "/widget.js", "/docs", "/openapi")))
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                out = MutableHeaders(scope=message)
+                if cors and origin and self.origin_allowed(origin):
+                    out["Access-Control-Allow-Origin"] = "*" if self.any_origin else origin
+                    out.append("Vary", "Origin")
+                if page:
+                    out["Content-Security-Policy"] = self.frame_policy
+                out.setdefault("X-Content-Type-Options", "nosniff")
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+def own_origin(scope: Scope, headers: Headers) -> str:
+    return f"{scope.get('scheme', 'http')}://{headers.get('host', '')}"

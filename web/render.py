@@ -1,0 +1,157 @@
+"""Answers and documents as HTML for the UI. Documents are untrusted: every string that comes
+from one is escaped with `html.escape` here, so nothing a document holds is ever read as markup."""
+
+from __future__ import annotations
+
+import re
+from html import escape
+from urllib.parse import quote, urlparse
+
+MARKER = re.compile(r"\[(\d{1,3})\]")
+# Markdown syntax characters, escaped after the HTML escape so that the chat shows them as typed.
+# `&` and `;` stay as they are: the HTML escape needs them for its entities.
+MARKDOWN_SYNTAX = re.compile(r"([\\`*_{}\[\]()#+\-.!|~$=^:])")
+
+
+def plain(text: str) -> str:
+    """Text for the chat's markdown renderer that shows exactly as written: no HTML, no markdown."""
+    return MARKDOWN_SYNTAX.sub(r"\\\1", escape(text, quote=False))
+
+
+def cite_id(turn: int, n: int) -> str:
+    return f"src-{turn}-{n}"
+
+
+def answer_markdown(text: str, turn: int, known: set[int] | None = None) -> str:
+    """An answer for the chat: its text shown as written, each `[n]` a link to source n of this turn.
+
+    `known` limits the links to the citations that exist (a document may itself hold "[12]");
+    while streaming it is None and every marker becomes a link.
+    """
+    parts = MARKER.split(text)
+    out = []
+    for i, part in enumerate(parts):
+        if i % 2 == 0:
+            out.append(plain(part))
+        elif known is None or int(part) in known:
+            out.append(
+                f'<a class="cite" href="#{cite_id(turn, int(part))}" data-turn="{turn}" data-n="{part}">[{part}]</a>'
+            )
+        else:
+            out.append(plain(f"[{part}]"))
+    return "".join(out).strip()
+
+
+def safe_link(source: str) -> str | None:
+    """A URL to link to for a document source or DOI, or None when it is neither http(s) nor a DOI."""
+    source = source.strip()
+    if re.match(r"^10\.\d{4,9}/\S+$", source):
+        return "https://doi.org/" + quote(source, safe="/:;()._-")
+    parsed = urlparse(source)
+    if parsed.scheme in ("http", "https") and parsed.netloc:
+        return source
+    return None
+
+
+def highlighted_passage(passage: str, quote_text: str) -> str:
+    """The passage, escaped, with the quoted sentence inside it marked."""
+    at = passage.find(quote_text) if quote_text else -1
+    if at < 0 and quote_text:
+        at = passage.lower().find(quote_text.lower())
+    if at < 0:
+        body = escape(passage)
+        if quote_text:
+            body = f"<mark>{escape(quote_text)}</mark><br><br>{body}"
+        return body
+    end = at + len(quote_text)
+    return f"{escape(passage[:at])}<mark>{escape(passage[at:end])}</mark>{escape(passage[end:])}"
+
+
+def citation_card(citation: dict, turn: int) -> str:
+    """One cited passage: number, title, date, page, link or DOI, and the passage with its quote marked."""
+    meta = []
+    if citation.get("date"):
+        meta.append(f"<span>{escape(citation['date'])}</span>")
+    if citation.get("page") is not None:
+        meta.append(f"<span>page {escape(str(citation['page']))}</span>")
+    source = citation.get("source") or ""
+    link = safe_link(source)
+    if link:
+        label = source if len(source) <= 60 else source[:57] + "..."
+        meta.append(f'<a href="{escape(link)}" target="_blank" rel="noopener noreferrer nofollow">{escape(label)}</a>')
+    elif source:
+        meta.append(f"<span>{escape(source)}</span>")
+    notes = []
+    if citation.get("unsupported"):
+        notes.append('<p class="sc-warn">This sentence could not be matched to the passage.</p>')
+    if citation.get("flagged"):
+        notes.append('<p class="sc-warn">This passage reads like instructions; it is shown as text only.</p>')
+    n = int(citation.get("n", 0))
+    title = escape(citation.get("title") or "Untitled")
+    return (
+        f'<article class="sc-source" id="{cite_id(turn, n)}">'
+        f'<header><span class="sc-n">[{n}]</span> <strong>{title}</strong></header>'
+        f'<div class="sc-meta">{" · ".join(meta)}</div>'
+        f'<p class="sc-passage">{highlighted_passage(citation.get("passage") or "", citation.get("quote") or "")}</p>'
+        f"{''.join(notes)}</article>"
+    )
+
+
+def sources_html(turns: list[dict]) -> str:
+    """The sources panel: the latest answer's passages open, earlier answers folded below."""
+    if not turns:
+        return (
+            '<div class="sc-sources"><h3>Sources</h3>'
+            '<p class="sc-empty">Ask a question: the passages each answer cites appear here, '
+            "with the quoted sentence highlighted.</p></div>"
+        )
+    blocks = []
+    for turn in range(len(turns), 0, -1):
+        answer = turns[turn - 1]["answer"]
+        question = turns[turn - 1]["question"]
+        if answer.get("refused"):
+            heading = "Related passages (the documents do not answer this)"
+        else:
+            heading = "Sources"
+        cards = "".join(citation_card(c, turn) for c in answer.get("citations", []))
+        if not cards:
+            cards = '<p class="sc-empty">No passages were found.</p>'
+        opened = " open" if turn == len(turns) else ""
+        blocks.append(
+            f'<details class="sc-turn"{opened} data-turn="{turn}"><summary><h3>{heading}</h3>'
+            f'<span class="sc-q">{escape(question)}</span></summary>{cards}</details>'
+        )
+    return f'<div class="sc-sources">{"".join(blocks)}</div>'
+
+
+def documents_html(documents: list[dict]) -> str:
+    """The documents table: title, chunks, date and when it was added."""
+    if not documents:
+        return '<p class="sc-empty">No documents yet. Add some below.</p>'
+    from datetime import datetime
+
+    rows = []
+    for d in documents:
+        added = datetime.fromtimestamp(d["added_at"]).strftime("%Y-%m-%d %H:%M")
+        rows.append(
+            f"<tr><td>{escape(d['title'])}<div class='sc-id'>{escape(d['id'])}</div></td>"
+            f"<td>{d['chunks']}</td><td>{escape(d.get('date') or '')}</td><td>{added}</td></tr>"
+        )
+    return (
+        '<table class="sc-docs"><thead><tr><th>Title</th><th>Chunks</th><th>Date</th><th>Added</th></tr></thead>'
+        f"<tbody>{''.join(rows)}</tbody></table>"
+    )
+
+
+def results_html(results: list[dict]) -> str:
+    """One line per uploaded or removed file: what happened and why."""
+    if not results:
+        return ""
+    items = []
+    for r in results:
+        what = escape(r["status"])
+        detail = f" ({r['chunks']} chunks)" if r.get("chunks") and r["status"] in ("added", "updated") else ""
+        reason = f": {escape(r['reason'])}" if r.get("reason") else ""
+        name = escape(r.get("title") or r.get("path") or r.get("document_id") or "")
+        items.append(f'<li class="sc-{what}"><strong>{what}</strong> {name}{detail}{reason}</li>')
+    return f'<ul class="sc-results">{"".join(items)}</ul>'

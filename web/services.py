@@ -1,0 +1,121 @@
+"""What the app holds while it serves: settings, the model, the store and the chain, built once.
+
+Also the one rule for who may change documents, so that the API and the UI apply the same one.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from chat.chain import Chain
+from ingest.pipeline import ingest_paths
+from studychat.embedder import Embedder, build_embedder
+from studychat.settings import Settings
+from studychat.store import Store, StoreError, StoreUnavailable, open_store
+
+log = logging.getLogger("studychat.web")
+
+
+@dataclass
+class Services:
+    """The shared, long-lived objects. Per-user state never lives here: it travels with each call."""
+
+    settings: Settings
+    embedder: Embedder
+    store: Store
+    chain: Chain
+
+    @classmethod
+    def start(
+        cls, settings: Settings, embedder: Embedder | None = None, say: Callable[[str], None] = print
+    ) -> Services:
+        """Load the model, open the store as its writer and, when the index is empty, ingest the corpus."""
+        if embedder is None:
+            say(f"Loading the embedding model {settings.embedding_model} ...")
+            embedder = build_embedder(settings)
+            embedder.encode(["warm up"])  # load now, so the first question is not the slow one
+        store = open_store(settings, embedder, writer="app")
+        try:
+            if store.counts()[0] == 0 and Path(settings.corpus).is_dir():
+                ingest_corpus(store, settings, say)
+        except BaseException:
+            store.close()
+            raise
+        return cls(settings, embedder, store, Chain(settings, store, embedder))
+
+    def close(self) -> None:
+        self.store.close()
+
+
+def ingest_corpus(store: Store, settings: Settings, say: Callable[[str], None] = print) -> None:
+    """First start: index the corpus folder, saying how far it got."""
+    say(f"The index is empty: indexing {settings.corpus}/ (first start only) ...")
+    shown = -1
+
+    def progress(done: int, total: int) -> None:
+        nonlocal shown
+        percent = 100 * done // max(total, 1)
+        if percent // 10 != shown // 10:  # a line every 10 %, not one per batch
+            shown = percent
+            say(f"  embedded {done}/{total} chunks ({percent}%)")
+
+    report = ingest_paths(store, settings, [Path(settings.corpus)], progress)
+    say(f"Indexed {settings.corpus}/: {report.summary()}")
+    for result in report.skipped:
+        say(f"  skipped {result.path}: {result.reason}")
+
+
+def user_message(error: Exception) -> str:
+    """What a user is told when answering fails: the store's own words, never a traceback."""
+    if isinstance(error, StoreUnavailable):
+        return f"The document store is unreachable: {error}. Try again in a moment."
+    if isinstance(error, StoreError):
+        return f"The document store cannot answer: {error}"
+    log.exception("answering failed", exc_info=error)
+    return "Something went wrong while answering; the server log has the details."
+
+
+def change_policy(settings: Settings) -> str:
+    """ "token" (changes need the admin token), "open" (loopback, no token) or "read-only"."""
+    if settings.admin_token is not None:
+        return "token"
+    return "open" if settings.changes_allowed_without_token else "read-only"
+
+
+def access_note(settings: Settings) -> str:
+    """Who may change documents on this server, in words for the Documents tab."""
+    policy = change_policy(settings)
+    if policy == "token":
+        return "Adding or deleting documents needs the admin token (`STUDYCHAT_ADMIN_TOKEN`). Enter it below."
+    if policy == "open":
+        return (
+            f"Anyone using this page can add or delete documents: the server listens only on this computer "
+            f"({settings.host}). Set `STUDYCHAT_ADMIN_TOKEN` before serving it on a network."
+        )
+    return (
+        f"Read-only: this server listens on {settings.host}, a network address, and no "
+        "`STUDYCHAT_ADMIN_TOKEN` is set, so nobody can change documents here. "
+        "Set the token and restart to allow changes."
+    )
+
+
+def refuse_change(settings: Settings, token: str | None) -> str | None:
+    """Why a change with this token is refused, or None when it is allowed."""
+    policy = change_policy(settings)
+    if policy == "open":
+        return None
+    if policy == "read-only":
+        return (
+            "document changes are turned off: the server listens on a network address and "
+            "no STUDYCHAT_ADMIN_TOKEN is set"
+        )
+    expected = settings.admin_token.get_secret_value().encode()
+    if not token:
+        return "the admin token is required to change documents"
+    if not hmac.compare_digest(token.strip().encode(), expected):
+        return "the admin token is wrong"
+    return None

@@ -1,0 +1,217 @@
+"""The Gradio UI: the chat with its sources panel, and the Documents tab."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import gradio as gr
+
+from ingest.load import SUPPORTED
+from ingest.pipeline import add_upload, remove
+from studychat.schema import Answer
+from web import render
+from web.services import Services, access_note, change_policy, log, refuse_change, user_message
+
+EXAMPLES = [
+    "What side effects did the patients have?",
+    "How many patients were enrolled in the trial?",
+    "How long were the patients followed up without recurrence?",
+    "Who published the clinical research paper?",
+]
+UPLOAD_TYPES = sorted({".txt", ".md", ".html", ".pdf", ".docx"} | SUPPORTED)
+WEB = Path(__file__).resolve().parent
+
+# [n] markers are links; this opens the answer's sources and brings the cited passage into view.
+HEAD = """<script>
+document.addEventListener("click", function (event) {
+  var link = event.target.closest ? event.target.closest("a.cite") : null;
+  if (!link) return;
+  event.preventDefault();
+  event.stopPropagation();
+  var card = document.getElementById(link.getAttribute("href").slice(1));
+  if (!card) return;
+  var turn = card.closest("details");
+  if (turn) turn.open = true;
+  card.scrollIntoView({behavior: "smooth", block: "center"});
+  card.classList.remove("sc-flash"); void card.offsetWidth; card.classList.add("sc-flash");
+}, true);
+</script>"""
+
+
+def history_of(turns: list[dict], limit: int) -> list[dict]:
+    """The conversation as the chain takes it, from this session's turns, most recent `limit` messages."""
+    messages: list[dict] = []
+    for turn in turns:
+        messages.append({"role": "user", "content": turn["question"]})
+        messages.append({"role": "assistant", "content": turn["answer"]["answer"]})
+    return messages[-limit:] if limit else []
+
+
+def build_ui(services: Services) -> gr.Blocks:
+    """The Blocks app. Per-session state is the chat history and a `gr.State` of answered turns."""
+    settings = services.settings
+    policy = change_policy(settings)
+
+    def respond(message: str, chat: list[dict], turns: list[dict]):
+        """Stream an answer into the chat, then fill the sources panel."""
+        message = (message or "").strip()
+        chat = list(chat or [])
+        turns = list(turns or [])
+        if not message:
+            yield chat, gr.skip(), turns, ""
+            return
+        chat.append({"role": "user", "content": render.plain(message)})
+        if len(message) > settings.max_question_chars:
+            note = f"Questions are limited to {settings.max_question_chars} characters; this one has {len(message)}."
+            chat.append({"role": "assistant", "content": render.plain(note)})
+            yield chat, gr.skip(), turns, ""
+            return
+        turn = len(turns) + 1
+        chat.append({"role": "assistant", "content": "Searching the documents ..."})
+        yield chat, gr.skip(), turns, ""
+        text, answer = "", None
+        try:
+            for piece in services.chain.stream(message, history_of(turns, settings.max_history_messages)):
+                if isinstance(piece, Answer):
+                    answer = piece
+                    break
+                text += piece
+                chat[-1] = {"role": "assistant", "content": render.answer_markdown(text, turn)}
+                yield chat, gr.skip(), turns, ""
+        except Exception as error:  # shown as a sentence, never as a traceback
+            chat[-1] = {"role": "assistant", "content": render.plain(user_message(error))}
+            yield chat, gr.skip(), turns, ""
+            return
+        if answer is None:
+            return
+        turns.append({"question": message, "answer": answer.to_dict()})
+        known = {c.n for c in answer.citations}
+        chat[-1] = {"role": "assistant", "content": render.answer_markdown(answer.text, turn, known)}
+        yield chat, render.sources_html(turns), turns, ""
+
+    def clear():
+        return [], render.sources_html([]), [], ""
+
+    def ask(question: str, history: list[dict] | None = None) -> dict:
+        """Answer a question (with the conversation so far as {"role", "content"} messages).
+        Returns the same JSON as POST /api/ask."""
+        question = (question or "").strip()
+        if not question or len(question) > settings.max_question_chars:
+            raise gr.Error(f"The question must have 1 to {settings.max_question_chars} characters.")
+        history = [
+            {"role": m.get("role"), "content": str(m.get("content", ""))}
+            for m in (history or [])
+            if isinstance(m, dict) and m.get("role") in ("user", "assistant")
+        ][-settings.max_history_messages :]
+        try:
+            return services.chain.answer(question, history).to_dict()
+        except Exception as error:
+            raise gr.Error(user_message(error)) from None
+
+    def documents_view():
+        records = [r.to_dict() for r in services.store.documents()]
+        choices = [(f"{r['title'][:80]} ({r['id']})", r["id"]) for r in records]
+        return render.documents_html(records), gr.update(choices=choices, value=None)
+
+    def upload(files: list[str] | None, token: str, progress=gr.Progress()):  # noqa: B008 (how Gradio asks for progress)
+        reason = refuse_change(settings, token)
+        if reason:
+            return render.results_html([{"path": "", "status": "refused", "reason": reason}]), *documents_view()
+        if not files:
+            return render.results_html([{"path": "", "status": "nothing", "reason": "choose files first"}]), *(
+                documents_view()
+            )
+        results = []
+        for i, path in enumerate(files):
+            name = Path(path).name
+            progress((i, len(files)), desc=f"Indexing {name}")
+            data = Path(path).read_bytes()
+            if len(data) > settings.max_upload_bytes:
+                results.append({"path": name, "status": "skipped", "reason": f"over {settings.max_upload_mb:g} MB"})
+                continue
+            result = add_upload(services.store, settings, name, data)
+            log.info("upload %s: %s %s", name, result.status, result.reason)
+            results.append(result.to_dict())
+        progress((len(files), len(files)), desc="Done")
+        return render.results_html(results), *documents_view()
+
+    def delete(document_id: str | None, token: str):
+        reason = refuse_change(settings, token)
+        if reason:
+            return render.results_html([{"path": "", "status": "refused", "reason": reason}]), *documents_view()
+        if not document_id:
+            return render.results_html([{"path": "", "status": "nothing", "reason": "choose a document"}]), *(
+                documents_view()
+            )
+        result = remove(services.store, document_id, delete_file=True)
+        return render.results_html([result.to_dict()]), *documents_view()
+
+    with gr.Blocks(title="StudyChat") as demo:
+        turns = gr.State([])
+        gr.HTML(
+            '<div class="sc-header"><h1>StudyChat</h1><p>Ask about the study and your documents. '
+            "Every answer quotes its sources; click a [n] to see the passage.</p></div>"
+        )
+        with gr.Tabs():
+            with gr.Tab("Chat", id="chat"):
+                with gr.Row(equal_height=False):
+                    with gr.Column(scale=3):
+                        chatbot = gr.Chatbot(
+                            show_label=False,
+                            height=480,
+                            latex_delimiters=[],
+                            placeholder="Ask a question about the documents, or pick an example below.",
+                            elem_id="chat",
+                        )
+                        with gr.Row():
+                            question = gr.Textbox(
+                                show_label=False,
+                                placeholder="Ask a question ...",
+                                max_length=settings.max_question_chars,
+                                scale=5,
+                                elem_id="question",
+                                autofocus=True,
+                            )
+                            ask_button = gr.Button("Ask", variant="primary", scale=0, min_width=80, elem_id="ask")
+                            clear_button = gr.Button("Clear", scale=0, min_width=80, elem_id="clear")
+                        gr.Examples(EXAMPLES, inputs=question, label="Example questions")
+                    with gr.Column(scale=2):
+                        sources = gr.HTML(render.sources_html([]), elem_id="sources", max_height=640)
+            with gr.Tab("Documents", id="documents") as documents_tab:
+                gr.Markdown(access_note(settings), elem_id="access-note")
+                token = gr.Textbox(
+                    label="Admin token", type="password", visible=policy == "token", elem_id="admin-token"
+                )
+                table = gr.HTML(elem_id="documents")
+                with gr.Group(visible=policy != "read-only"):
+                    files = gr.File(
+                        label="Add documents (" + " ".join(UPLOAD_TYPES) + ")",
+                        file_count="multiple",
+                        file_types=UPLOAD_TYPES,
+                        elem_id="upload",
+                    )
+                    upload_button = gr.Button("Add to the index", variant="primary", elem_id="upload-button")
+                    with gr.Row():
+                        chosen = gr.Dropdown(label="Document to delete", choices=[], scale=4, elem_id="delete-choice")
+                        delete_button = gr.Button("Delete", variant="stop", scale=1, elem_id="delete-button")
+                results = gr.HTML(elem_id="upload-results")
+
+        gr.on(
+            [question.submit, ask_button.click],
+            respond,
+            inputs=[question, chatbot, turns],
+            outputs=[chatbot, sources, turns, question],
+            api_name="chat",
+            api_visibility="undocumented",
+        )
+        clear_button.click(clear, outputs=[chatbot, sources, turns, question], api_visibility="private")
+        upload_button.click(upload, [files, token], [results, table, chosen], api_visibility="private").then(
+            lambda: None, outputs=files, api_visibility="private"
+        )
+        delete_button.click(delete, [chosen, token], [results, table, chosen], api_visibility="private")
+        documents_tab.select(documents_view, outputs=[table, chosen], api_visibility="private")
+        demo.load(documents_view, outputs=[table, chosen], api_visibility="private")
+        gr.api(ask, api_name="ask")
+    # Answers are short CPU work on a shared, thread-safe chain; a few at once keeps users from queueing.
+    demo.queue(default_concurrency_limit=4)
+    return demo
