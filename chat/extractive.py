@@ -71,7 +71,8 @@ ASKS = [
 LEANS_BACK = re.compile(r"^(this|these|that|those|it|they|their|such|however|moreover|also|in addition)\b", re.I)
 
 # Weights of the sentence score, set on the evaluation set (see README: evaluation).
-W_DENSE, W_LEXICAL, W_KIND, W_PASSAGE = 0.50, 0.30, 0.12, 0.08
+W_DENSE, W_LEXICAL, W_KIND, W_PASSAGE = 0.40, 0.30, 0.30, 0.15
+HEADING = 0.5  # a title or heading names a topic; it rarely answers a question about it
 MIN_SENTENCE_WORDS = 3
 SECOND_SENTENCE = 0.88  # a further sentence is quoted when it scores this close to the best
 
@@ -131,7 +132,7 @@ def score_sentences(
     sentences = split_sentences(passages)
     if not sentences:
         return []
-    vectors = embedder.encode([s.text for s in sentences])
+    vectors = embedder.encode_recent([s.text for s in sentences])  # quoted sentences recur across questions
     dense = vectors @ query_vector
     idf = idf_weights(question, store)
     context_idf = {t: w * 0.5 for t, w in idf_weights(context, store).items() if t not in idf} if context else {}
@@ -149,13 +150,24 @@ def score_sentences(
             + W_LEXICAL * sentence.lexical
             + W_KIND * sentence.kind
             + W_PASSAGE * passages[sentence.passage].score
-        ) * (0.5 if short else 1.0)
+        )
+        sentence.score *= (0.5 if short else 1.0) * (
+            HEADING if is_heading(sentence.text, passages[sentence.passage]) else 1.0
+        )
     return sorted(sentences, key=lambda s: -s.score)
 
 
+def is_heading(text: str, passage: Passage) -> bool:
+    """A Markdown heading, or the document's title (or the start of it) repeated in its text."""
+    text = text.strip().rstrip(".:")
+    title = passage.title.strip().lower()
+    return text.startswith("#") or (bool(title) and title.startswith(text.lower()))
+
+
 def support(best: Sentence, passages: list[Passage]) -> float:
-    """How well the documents support an answer: meaning and words of the best sentence together."""
-    return 0.6 * max(best.dense, passages[best.passage].dense) + 0.4 * best.lexical
+    """How well the documents support an answer: the best sentence's meaning, words and kind, and
+    its passage's meaning (weights set on the evaluation set)."""
+    return 0.7 * best.dense + 0.3 * best.lexical + 0.1 * best.kind + 0.3 * passages[best.passage].dense
 
 
 def choose(sentences: list[Sentence], limit: int) -> list[Sentence]:

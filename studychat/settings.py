@@ -6,7 +6,7 @@ Nothing else in the code reads the environment: build a `Settings` at start and 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -45,6 +45,11 @@ class Settings(BaseSettings):
     embedding_model: str = Field(
         "all-MiniLM-L6-v2",
         description="Embedding model: the bundled all-MiniLM-L6-v2 or a path to a local sentence-transformers model.",
+    )
+    embedding_backend: Literal["torch", "onnx"] = Field(
+        "onnx",
+        description="What runs the embedding model: `onnx` (onnxruntime, exported once from the same weights "
+        "into ~/.cache/studychat/onnx; exporting needs the `onnx` package, else torch is used) or `torch`.",
     )
     embedding_batch_size: int = Field(64, ge=1, le=1024, description="Chunks embedded per batch at ingest.")
     chunk_size: int = Field(

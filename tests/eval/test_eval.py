@@ -1,0 +1,44 @@
+"""The evaluation set is sound, and the chain stays above its floor on it (see `python -m eval`)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from eval.run import build_corpus, evaluate, failures, load_cases
+from ingest.clean import clean
+from ingest.pipeline import discover, document_id
+from studychat.settings import Settings
+
+# What the chain reaches now, less a margin: answer hit rate 0.80 and refusal recall 0.42.
+# The issue's target is every out-of-scope question declined; near-topic ones (cost, manufacturer,
+# dose, FDA) are not yet, so the test guards today's figures and the plainly unrelated questions.
+FLOOR = 0.75
+REFUSAL_FLOOR = 0.40
+UNRELATED = {"oos-world-cup", "oos-ethanol", "oos-capital", "oos-banana-bread"}
+
+
+def test_every_expected_fact_is_in_its_source(tmp_path):
+    corpus = build_corpus(tmp_path / "corpus")
+    files, _ = discover([corpus])
+    texts = {document_id(f, corpus): clean(f.read_text()).text for f in files}
+    cases = load_cases()
+    assert len({c.id for c in cases}) == len(cases)
+    assert sum(not c.in_scope for c in cases) >= 8
+    assert sum(bool(c.history) for c in cases) >= 5
+    for case in cases:
+        if case.in_scope:
+            assert case.source in texts, case.id
+            assert re.search(case.expect, texts[case.source], re.IGNORECASE), case.id
+
+
+@pytest.mark.slow
+def test_chain_meets_the_floor_and_declines_unrelated_questions(embedder):
+    results = evaluate(Settings(llm=None), embedder, pipelines=("chain",))
+    scores = results["chain"]["metrics"]
+    report = "\n".join(failures(results))
+    assert scores["answer_hit_rate"] >= FLOOR, f"answer hit rate {scores['answer_hit_rate']:.2f} < {FLOOR}\n{report}"
+    assert scores["refusal_recall"] >= REFUSAL_FLOOR, f"refusal recall fell:\n{report}"
+    answered = {o["id"] for o in results["chain"]["outcomes"] if o["id"] in UNRELATED and not o["refused"]}
+    assert not answered, f"unrelated questions answered: {answered}\n{report}"
