@@ -196,7 +196,7 @@ def check_answer(
     for end in sorted(flagged_ends, reverse=True):
         text = f"{text[:end]} ({UNSUPPORTED_MARK}){text[end:]}"
     citations = [
-        _citation(n, passages[n - 1], _quote(passages[n - 1], quotes[n]), unsupported=n in unsupported_cited)
+        Citation.of(n, passages[n - 1], _quote(passages[n - 1], quotes[n]), unsupported=n in unsupported_cited)
         for n in quotes
     ]
     if flagged_ends:
@@ -255,21 +255,6 @@ def _refusal(passages: list[Passage], embedder: Embedder, question_vector: np.nd
     for n, passage in enumerate(passages[:3], start=1):
         sentences = [passage.text[s:e] for s, e in sentence_spans(passage.text)] or [passage.text]
         scores = embedder.encode(sentences) @ question_vector
-        citations.append(_citation(n, passage, sentences[int(np.argmax(scores))].strip()))
+        citations.append(Citation.of(n, passage, sentences[int(np.argmax(scores))].strip()))
     return Answer(text=f"{REFUSAL} {RELATED}", citations=citations, refused=True, notes=notes)
 
-
-def _citation(n: int, passage: Passage, quote: str, unsupported: bool = False) -> Citation:
-    return Citation(
-        n=n,
-        document_id=passage.document_id,
-        title=passage.title,
-        source=passage.source,
-        page=passage.page,
-        quote=quote,
-        passage=passage.text,
-        score=round(float(passage.score), 4),
-        date=passage.date,
-        unsupported=unsupported,
-        flagged=passage.flagged,
-    )

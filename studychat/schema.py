@@ -77,6 +77,23 @@ class Citation:
     unsupported: bool = False
     flagged: bool = False
 
+    @classmethod
+    def of(cls, n: int, passage: Passage, quote: str, unsupported: bool = False) -> Citation:
+        """Passage `n` of an answer, cited for `quote`."""
+        return cls(
+            n=n,
+            document_id=passage.document_id,
+            title=passage.title,
+            source=passage.source,
+            page=passage.page,
+            quote=quote,
+            passage=passage.text,
+            score=round(float(passage.score), 4),
+            date=passage.date,
+            unsupported=unsupported,
+            flagged=passage.flagged,
+        )
+
     def to_dict(self) -> dict:
         return asdict(self)
 

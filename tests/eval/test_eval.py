@@ -11,10 +11,10 @@ from ingest.clean import clean
 from ingest.pipeline import discover, document_id
 from studychat.settings import Settings
 
-# What the chain reaches now, less a margin: answer hit rate 0.80 and refusal recall 0.42.
+# What the chain reaches now, less a margin: answer hit rate 0.84 and refusal recall 0.42.
 # The target is every out-of-scope question declined; near-topic ones (cost, manufacturer,
 # dose, FDA) are not yet, so the test guards today's figures and the plainly unrelated questions.
-FLOOR = 0.75
+FLOOR = 0.79
 REFUSAL_FLOOR = 0.40
 UNRELATED = {"oos-world-cup", "oos-ethanol", "oos-capital", "oos-banana-bread"}
 
@@ -40,5 +40,6 @@ def test_chain_meets_the_floor_and_declines_unrelated_questions(embedder):
     report = "\n".join(failures(results))
     assert scores["answer_hit_rate"] >= FLOOR, f"answer hit rate {scores['answer_hit_rate']:.2f} < {FLOOR}\n{report}"
     assert scores["refusal_recall"] >= REFUSAL_FLOOR, f"refusal recall fell:\n{report}"
+    assert scores["in_scope_declined"] <= 1, f"questions the documents answer were declined:\n{report}"
     answered = {o["id"] for o in results["chain"]["outcomes"] if o["id"] in UNRELATED and not o["refused"]}
     assert not answered, f"unrelated questions answered: {answered}\n{report}"
