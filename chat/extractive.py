@@ -182,7 +182,7 @@ def choose(sentences: list[Sentence], limit: int) -> list[Sentence]:
     for s in sentences[1:]:
         if len(chosen) >= limit:
             break
-        if s.score >= SECOND_SENTENCE * best.score and s not in chosen:
+        if s.score >= SECOND_SENTENCE * best.score and all(s.text != c.text for c in chosen):
             chosen.append(s)
     return chosen[:limit]
 

@@ -44,7 +44,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 
     started = time.perf_counter()
     embedder = build_embedder(settings)
-    store = open_store(settings, embedder, writer="python -m ingest", reset=args.reset)
+    writer = None if args.list else "python -m ingest"  # listing only reads, so it works beside the app
+    store = open_store(settings, embedder, writer=writer, reset=args.reset)
     try:
         if args.list:
             for doc in store.documents():

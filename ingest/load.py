@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import logging
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -56,7 +57,13 @@ def load(path: Path, data: bytes, max_bytes: int) -> RawDocument:
 
 
 def decode_text(data: bytes) -> str:
-    """Strict UTF-8 (with or without a byte-order mark); binary data is refused, not guessed at."""
+    """Strict UTF-8 (with or without a byte-order mark), or UTF-16 with its byte-order mark (what
+    Windows Notepad saves as "Unicode"); binary data is refused, not guessed at."""
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        try:
+            data = data.decode("utf-16").encode("utf-8")
+        except UnicodeDecodeError:
+            raise LoadError("file starts like UTF-16 text but is not valid UTF-16; save it as UTF-8") from None
     if b"\x00" in data:
         raise LoadError("file holds binary data (NUL bytes), not text")
     try:
@@ -106,6 +113,9 @@ def load_html(data: bytes) -> RawDocument:
 def load_pdf(data: bytes) -> RawDocument:
     from pypdf import PdfReader
     from pypdf.errors import PdfReadError
+
+    # pypdf logs each repair it tries on a broken file; the user gets one reason per file instead
+    logging.getLogger("pypdf").setLevel(logging.ERROR)
 
     try:
         reader = PdfReader(io.BytesIO(data))

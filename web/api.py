@@ -195,7 +195,10 @@ def api_router(services: Services) -> APIRouter:
             return problem(415, f"cannot read {describe(unsupported)}; StudyChat reads {kinds}", unsupported)
         results = []
         for name, data in received:
-            result = await run_in_threadpool(add_upload, services.store, settings, name, data)
+            try:
+                result = await run_in_threadpool(add_upload, services.store, settings, name, data)
+            except StoreError as error:
+                return problem(503, user_message(error), results)
             log.info("upload %s: %s %s", name, result.status, result.reason)
             results.append(result.to_dict())
         skipped = [r for r in results if r["status"] == "skipped"]
@@ -212,7 +215,10 @@ def api_router(services: Services) -> APIRouter:
     )
     def delete_document(document_id: str) -> dict:
         """Remove a document from the index and its uploaded file from the corpus folder."""
-        result = remove(services.store, document_id, delete_file=True)
+        try:
+            result = remove(services.store, document_id, delete_file=True)
+        except StoreError as error:
+            raise HTTPException(503, user_message(error)) from None
         if result.status != "removed":
             raise HTTPException(404, result.reason)
         log.info("removed %s", document_id)

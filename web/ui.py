@@ -9,6 +9,7 @@ import gradio as gr
 from ingest.load import SUPPORTED
 from ingest.pipeline import add_upload, remove
 from studychat.schema import Answer
+from studychat.store import StoreError
 from web import render
 from web.services import Services, access_note, change_policy, log, refuse_change, user_message
 
@@ -129,9 +130,12 @@ def build_ui(services: Services) -> gr.Blocks:
             if len(data) > settings.max_upload_bytes:
                 results.append({"path": name, "status": "skipped", "reason": f"over {settings.max_upload_mb:g} MB"})
                 continue
-            result = add_upload(services.store, settings, name, data)
-            log.info("upload %s: %s %s", name, result.status, result.reason)
-            results.append(result.to_dict())
+            try:
+                result = add_upload(services.store, settings, name, data).to_dict()
+            except StoreError as error:
+                result = {"path": name, "status": "skipped", "reason": user_message(error)}
+            log.info("upload %s: %s %s", name, result["status"], result["reason"])
+            results.append(result)
         progress((len(files), len(files)), desc="Done")
         return render.results_html(results), *documents_view()
 
@@ -143,8 +147,11 @@ def build_ui(services: Services) -> gr.Blocks:
             return render.results_html([{"path": "", "status": "nothing", "reason": "choose a document"}]), *(
                 documents_view()
             )
-        result = remove(services.store, document_id, delete_file=True)
-        return render.results_html([result.to_dict()]), *documents_view()
+        try:
+            result = remove(services.store, document_id, delete_file=True).to_dict()
+        except StoreError as error:
+            result = {"path": document_id, "status": "skipped", "reason": user_message(error)}
+        return render.results_html([result]), *documents_view()
 
     with gr.Blocks(title="StudyChat") as demo:
         turns = gr.State([])
