@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
 import pytest
@@ -11,6 +10,7 @@ from ingest import pipeline
 from studychat.embedder import Embedder
 from studychat.settings import Settings
 from studychat.store import IndexMismatch, Store, open_store
+from tests.documents import encrypted_pdf
 
 SEED_ID = "echemi-car-t-lupus-2022.txt"
 
@@ -144,16 +144,6 @@ def test_remove_deletes_one_document(store, ingest):
     assert missing.status == "skipped" and "no-such-document" in missing.reason
 
 
-def encrypted_pdf(make_pdf) -> bytes:
-    from pypdf import PdfWriter
-
-    writer = PdfWriter(clone_from=io.BytesIO(make_pdf([["A secret page about dosing."]])))
-    writer.encrypt("secret")
-    out = io.BytesIO()
-    writer.write(out)
-    return out.getvalue()
-
-
 def test_every_bad_input_is_named_and_the_rest_is_ingested(store, settings, ingest, tmp_path, make_pdf):
     ingest()  # the seed, stored before
     seed_ids = chunk_ids(store, SEED_ID)
@@ -164,7 +154,7 @@ def test_every_bad_input_is_named_and_the_rest_is_ingested(store, settings, inge
         "binary.txt": b"\x00\x01\x02\x03ELF\x00\x00binary\x00",
         "latin1.txt": "R\u00e9sum\u00e9 of the caf\u00e9 study".encode("latin-1"),
         "corrupt.pdf": b"%PDF-1.7\n1 0 obj << /Type /Catalog >>\ngarbage without xref",
-        "locked.pdf": encrypted_pdf(make_pdf),
+        "locked.pdf": encrypted_pdf("secret"),
         "slides.pptx": b"PK\x03\x04 not for us",
     }
     for name, data in bad.items():

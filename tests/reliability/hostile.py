@@ -15,6 +15,8 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from tests.documents import build_pdf, encrypted_pdf, pdf_file
+
 EXTENSIONS = [".txt", ".md", ".markdown", ".html", ".htm", ".pdf", ".docx"]
 PROSE = (
     "The committee reviewed the results of the trial in detail. Patients were followed for two years "
@@ -38,45 +40,8 @@ class Hostile:
 
 
 def pdf(pages: list[str], *, extra_objects: list[bytes] | None = None, root: bytes | None = None) -> bytes:
-    """A small valid PDF with one line of Helvetica text per page; xref offsets computed."""
-    count = len(pages)
-    objects: list[bytes] = [
-        root or b"<< /Type /Catalog /Pages 2 0 R >>",
-        (
-            "<< /Type /Pages /Kids [" + " ".join(f"{4 + 2 * i} 0 R" for i in range(count)) + f"] /Count {count} >>"
-        ).encode(),
-        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
-    ]
-    for i, text in enumerate(pages):
-        stream = f"BT /F1 12 Tf 72 720 Td ({text}) Tj ET".encode("latin-1")
-        objects.append(
-            f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 3 0 R >> >> "
-            f"/Contents {5 + 2 * i} 0 R >>".encode()
-        )
-        objects.append(b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream")
-    objects += extra_objects or []
-    out = io.BytesIO()
-    out.write(b"%PDF-1.4\n")
-    offsets = []
-    for number, body in enumerate(objects, start=1):
-        offsets.append(out.tell())
-        out.write(b"%d 0 obj\n" % number + body + b"\nendobj\n")
-    xref = out.tell()
-    out.write(b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1))
-    for offset in offsets:
-        out.write(b"%010d 00000 n \n" % offset)
-    out.write(b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref))
-    return out.getvalue()
-
-
-def encrypted_pdf(user_password: str) -> bytes:
-    from pypdf import PdfReader, PdfWriter
-
-    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(pdf(["A secret report about the remission of lupus."]))))
-    writer.encrypt(user_password=user_password, owner_password="owner-secret", algorithm="RC4-128")
-    out = io.BytesIO()
-    writer.write(out)
-    return out.getvalue()
+    """A small valid PDF with one line of Helvetica text per page."""
+    return build_pdf([[text] for text in pages], extra_objects=extra_objects, root=root)
 
 
 def flate_bomb_pdf(megabytes: int) -> bytes:
@@ -89,17 +54,7 @@ def flate_bomb_pdf(megabytes: int) -> bytes:
     body = b"<< /Length %d /Filter /FlateDecode >>\nstream\n" % len(packed) + packed + b"\nendstream"
     root = b"<< /Type /Catalog /Pages 2 0 R >>"
     page = b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 5 0 R >>"
-    out = io.BytesIO()
-    out.write(b"%PDF-1.4\n")
-    objects = [root, b"<< /Type /Pages /Kids [4 0 R] /Count 1 >>", b"<< >>", page, body]
-    offsets = []
-    for number, obj in enumerate(objects, start=1):
-        offsets.append(out.tell())
-        out.write(b"%d 0 obj\n" % number + obj + b"\nendobj\n")
-    xref = out.tell()
-    out.write(b"xref\n0 6\n0000000000 65535 f \n" + b"".join(b"%010d 00000 n \n" % o for o in offsets))
-    out.write(b"trailer\n<< /Size 6 /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % xref)
-    return out.getvalue()
+    return pdf_file([root, b"<< /Type /Pages /Kids [4 0 R] /Count 1 >>", b"<< >>", page, body])
 
 
 def docx(paragraphs: list[str]) -> bytes:
