@@ -76,6 +76,7 @@ LEANS_BACK = re.compile(r"^(this|these|that|those|it|they|their|such|however|mor
 W_DENSE, W_LEXICAL, W_KIND, W_PASSAGE = 0.40, 0.30, 0.30, 0.15
 HEADING = 0.5  # a title or heading names a topic; it rarely answers a question about it
 MIN_SENTENCE_WORDS = 3
+SHORTLIST = 8  # sentences embedded per question; the evaluation loses nothing down to 4
 SECOND_SENTENCE = 0.88  # a further sentence is quoted when it scores this close to the best
 
 
@@ -88,6 +89,7 @@ class Sentence:
     dense: float = 0.0
     lexical: float = 0.0
     kind: float = 0.0
+    weight: float = 1.0  # less for headings and fragments
     score: float = 0.0
 
 
@@ -134,29 +136,37 @@ def score_sentences(
     sentences = split_sentences(passages)
     if not sentences:
         return []
-    vectors = embedder.encode_recent([s.text for s in sentences])  # quoted sentences recur across questions
-    dense = vectors @ query_vector
     idf = idf_weights(question, store)
     context_idf = {t: w * 0.5 for t, w in idf_weights(context, store).items() if t not in idf} if context else {}
     weights = {**context_idf, **idf}
     total = sum(weights.values()) or 1.0
     kind = asked_kind(question)
-    for sentence, similarity in zip(sentences, dense, strict=True):
+    for sentence in sentences:
+        passage = passages[sentence.passage]
         words = set(terms(sentence.text))
-        sentence.dense = float(similarity)
         sentence.lexical = sum(w for t, w in weights.items() if t in words) / total
         sentence.kind = float(bool(kind.search(sentence.text))) if kind else 0.0
         short = len(sentence.text.split()) < MIN_SENTENCE_WORDS and not sentence.kind
-        sentence.score = (
-            W_DENSE * sentence.dense
-            + W_LEXICAL * sentence.lexical
-            + W_KIND * sentence.kind
-            + W_PASSAGE * passages[sentence.passage].score
-        )
-        sentence.score *= (0.5 if short else 1.0) * (
-            HEADING if is_heading(sentence.text, passages[sentence.passage]) else 1.0
-        )
+        sentence.dense = passage.dense  # until the sentence itself is embedded
+        sentence.weight = (0.5 if short else 1.0) * (HEADING if is_heading(sentence.text, passage) else 1.0)
+        sentence.score = _score(sentence, passage)
+    # Embedding is the costly part: only the sentences that already look best are embedded, and
+    # the rest stay behind them (still there as neighbours a chosen sentence may lean on).
+    ranked = sorted(sentences, key=lambda s: -s.score)
+    shortlist, rest = ranked[:SHORTLIST], ranked[SHORTLIST:]
+    vectors = embedder.encode_recent([s.text for s in shortlist])  # quoted sentences recur across questions
+    for sentence, similarity in zip(shortlist, vectors @ query_vector, strict=True):
+        sentence.dense = float(similarity)
+        sentence.score = _score(sentence, passages[sentence.passage])
+    for sentence in rest:
+        sentence.score = -1.0
     return sorted(sentences, key=lambda s: -s.score)
+
+
+def _score(sentence: Sentence, passage: Passage) -> float:
+    return sentence.weight * (
+        W_DENSE * sentence.dense + W_LEXICAL * sentence.lexical + W_KIND * sentence.kind + W_PASSAGE * passage.score
+    )
 
 
 def is_heading(text: str, passage: Passage) -> bool:

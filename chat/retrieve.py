@@ -40,7 +40,7 @@ def retrieve(
     that the conversation's subject and the new question's own words both count.
     """
     texts = [question, search] if question and question != search else [search]
-    vectors = embedder.encode(texts)
+    vectors = embedder.encode_recent(texts)
     rankings = []
     for text, vector in zip(texts, vectors, strict=True):
         rankings.append(store.search_dense(vector.tolist(), candidates, document_ids))

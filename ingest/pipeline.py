@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import stat
 import tempfile
 import unicodedata
 from collections.abc import Callable, Iterable
@@ -21,6 +22,8 @@ from ingest.load import SUPPORTED, LoadError, check_size, check_type, load
 from studychat.schema import Chunk, Document
 from studychat.settings import Settings
 from studychat.store import Store
+
+GROUP_CHUNKS = 512  # chunks embedded together across documents; a crash costs at most one group
 
 
 @dataclass
@@ -160,11 +163,17 @@ def ingest_paths(
     report = Report(results=list(skipped))
     todo: list[tuple[Document, list[Chunk], str]] = []
     for path in files:
-        doc_id = document_id(path, settings.corpus)
+        doc_id = ""
         try:
             check_type(path)
-            check_size(path.stat().st_size, settings.max_upload_bytes)
-            data = path.read_bytes()
+            info = path.stat()  # before anything resolves the path: a symlink loop fails here, clearly
+            if not stat.S_ISREG(info.st_mode):  # a pipe or a device would block or never end
+                raise LoadError("not a regular file (a pipe, device or socket)")
+            check_size(info.st_size, settings.max_upload_bytes)
+            doc_id = document_id(path, settings.corpus)
+            with path.open("rb") as handle:  # a file still growing is read no further than the limit
+                data = handle.read(settings.max_upload_bytes + 1)
+            check_size(len(data), settings.max_upload_bytes)
             known = store.document(doc_id)
             if known and known.content_hash == hashlib.sha256(data).hexdigest():
                 report.results.append(FileResult(str(path), "unchanged", doc_id, known.title, known.chunks))
@@ -185,9 +194,17 @@ def ingest_paths(
         if progress:
             progress(done, total)
 
-    for document, chunks, status in todo:
-        report.embedded += store.put_document(document, chunks, progress=step)
-        report.results.append(FileResult(document.path, status, document.id, document.title, len(chunks)))
+    # Documents go to the store in groups, so that the chunks of many small documents are embedded
+    # in full batches; each document is still switched in on its own (see `Store.put_documents`).
+    group: list[tuple[Document, list[Chunk], str]] = []
+    for i, item in enumerate(todo):
+        group.append(item)
+        if sum(len(chunks) for _, chunks, _ in group) < GROUP_CHUNKS and i < len(todo) - 1:
+            continue
+        report.embedded += store.put_documents([(d, c) for d, c, _ in group], progress=step)
+        for document, chunks, status in group:
+            report.results.append(FileResult(document.path, status, document.id, document.title, len(chunks)))
+        group = []
     return report
 
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 import os
+import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from functools import cached_property
 from pathlib import Path
@@ -13,6 +16,11 @@ from langchain_core.embeddings import Embeddings
 from studychat.settings import Settings
 
 BUNDLED_MODEL = "all-MiniLM-L6-v2"
+BACKENDS = ("torch", "onnx")
+ONNX_CACHE = Path.home() / ".cache" / "studychat" / "onnx"
+RECENT_VECTORS = 20_000  # vectors of recently asked questions and quoted sentences kept (about 30 MB)
+
+log = logging.getLogger("studychat.embedder")
 
 
 def model_path(name: str) -> Path:
@@ -37,11 +45,16 @@ class Embedder(Embeddings):
     documents cost no embedding.
     """
 
-    def __init__(self, name: str = BUNDLED_MODEL, batch_size: int = 64):
+    def __init__(self, name: str = BUNDLED_MODEL, batch_size: int = 64, backend: str = "torch"):
+        if backend not in BACKENDS:
+            raise ValueError(f"embedding backend {backend!r} is not one of {', '.join(BACKENDS)}")
         self.name = name
         self.path = model_path(name)
         self.batch_size = batch_size
+        self.backend = backend
         self.embedded = 0
+        self._recent: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._recent_lock = threading.Lock()
 
     @cached_property
     def model(self):
@@ -55,24 +68,62 @@ class Embedder(Embeddings):
         transformers_logging.disable_progress_bar()
         return SentenceTransformer(str(self.path), device="cpu", local_files_only=True)
 
+    @cached_property
+    def onnx(self) -> OnnxEncoder | None:
+        """The same model run by onnxruntime, exported from the weights on first use; None (and
+        torch from then on) when it cannot be exported here."""
+        try:
+            return OnnxEncoder(self.path)
+        except Exception as error:  # torch.onnx raises its own types when the `onnx` package is missing
+            log.warning("the ONNX encoder is unavailable (%s); using torch", error)
+            self.backend = "torch"
+            return None
+
     @property
     def dimension(self) -> int:
+        if self.backend == "onnx" and self.onnx is not None:
+            return self.onnx.dimension
         return self.model.get_embedding_dimension()
+
+    def _encode_batch(self, batch: list[str]) -> np.ndarray:
+        if self.backend == "onnx" and self.onnx is not None:
+            return self.onnx.encode(batch)
+        return self.model.encode(batch, batch_size=self.batch_size, normalize_embeddings=True, convert_to_numpy=True)
 
     def encode(self, texts: list[str], progress: Callable[[int], None] | None = None) -> np.ndarray:
         """Unit-length vectors for `texts`, one row each; `progress(n)` is called after each batch."""
-        rows = []
-        for start in range(0, len(texts), self.batch_size):
-            batch = texts[start : start + self.batch_size]
-            rows.append(
-                self.model.encode(batch, batch_size=self.batch_size, normalize_embeddings=True, convert_to_numpy=True)
-            )
-            self.embedded += len(batch)
-            if progress:
-                progress(len(batch))
-        if not rows:
+        if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        return np.vstack(rows).astype(np.float32)
+        # Batches of texts of similar length pad less: sort all of them, not just each batch.
+        order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
+        out = np.empty((len(texts), self.dimension), dtype=np.float32)
+        for start in range(0, len(order), self.batch_size):
+            part = order[start : start + self.batch_size]
+            out[part] = self._encode_batch([texts[i] for i in part])
+            self.embedded += len(part)
+            if progress:
+                progress(len(part))
+        return out
+
+    def encode_recent(self, texts: list[str]) -> np.ndarray:
+        """`encode`, reusing the vectors of texts encoded through here lately (questions asked
+        again, sentences of passages quoted before). Same vectors, fewer model calls."""
+        with self._recent_lock:
+            found = {t: self._recent[t] for t in texts if t in self._recent}
+            for text in found:
+                self._recent.move_to_end(text)
+        missing = list(dict.fromkeys(t for t in texts if t not in found))
+        if missing:
+            fresh = self.encode(missing)
+            with self._recent_lock:
+                for text, vector in zip(missing, fresh, strict=True):
+                    found[text] = vector
+                    self._recent[text] = vector
+                while len(self._recent) > RECENT_VECTORS:
+                    self._recent.popitem(last=False)
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        return np.vstack([found[t] for t in texts])
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         return self.encode(texts).tolist()
@@ -83,4 +134,102 @@ class Embedder(Embeddings):
 
 def build_embedder(settings: Settings) -> Embedder:
     """The embedder the settings ask for."""
-    return Embedder(settings.embedding_model, settings.embedding_batch_size)
+    return Embedder(settings.embedding_model, settings.embedding_batch_size, settings.embedding_backend)
+
+
+def export_onnx(path: Path, folder: Path = ONNX_CACHE) -> Path:
+    """The model at `path` as an ONNX graph (token ids -> token vectors), exported once and cached
+    by the hash of its weights. Exporting needs torch and the `onnx` package; running it does not."""
+    import hashlib
+
+    weights = next((p for p in (path / "model.safetensors", path / "pytorch_model.bin") if p.exists()), None)
+    if weights is None:
+        raise ValueError(f"no model.safetensors or pytorch_model.bin in {path}")
+    info = weights.stat()  # the weights' place, size and time: hashing 90 MB on every start costs more
+    digest = hashlib.sha256(f"{weights.resolve()}|{info.st_size}|{info.st_mtime_ns}".encode())
+    target = folder / digest.hexdigest()[:16] / "model.onnx"
+    if target.exists():
+        return target
+    import torch
+    from transformers import AutoModel
+
+    class TokenVectors(torch.nn.Module):
+        def __init__(self, model):
+            super().__init__()
+            self.model = model
+
+        def forward(self, input_ids, attention_mask, token_type_ids):
+            return self.model(
+                input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
+            ).last_hidden_state
+
+    model = TokenVectors(AutoModel.from_pretrained(str(path), local_files_only=True).eval())
+    sample = torch.ones(2, 16, dtype=torch.long)
+    axes = {0: "batch", 1: "tokens"}
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_suffix(".partial")
+    with torch.no_grad():
+        torch.onnx.export(
+            model,
+            (sample, sample, torch.zeros_like(sample)),
+            str(partial),
+            dynamo=False,
+            input_names=["input_ids", "attention_mask", "token_type_ids"],
+            output_names=["token_vectors"],
+            dynamic_axes={name: axes for name in ("input_ids", "attention_mask", "token_type_ids", "token_vectors")},
+            opset_version=17,
+        )
+    os.replace(partial, target)  # a half-written export is never picked up
+    return target
+
+
+class OnnxEncoder:
+    """all-MiniLM-style sentence embeddings with onnxruntime and `tokenizers`: token vectors from
+    the exported graph, then mean pooling over the real tokens and unit length, as
+    sentence-transformers does."""
+
+    def __init__(self, path: Path):
+        import json
+
+        import onnxruntime
+        from tokenizers import Tokenizer
+
+        config = (
+            json.loads((path / "sentence_bert_config.json").read_text())
+            if (path / "sentence_bert_config.json").exists()
+            else {}
+        )
+        self.tokenizer = Tokenizer.from_file(str(path / "tokenizer.json"))
+        self.tokenizer.enable_truncation(max_length=int(config.get("max_seq_length", 256)))
+        self.tokenizer.no_padding()
+        options = onnxruntime.SessionOptions()
+        options.log_severity_level = 3
+        # Threads that spin while waiting only take CPU from the other requests on a small machine.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        self.session = onnxruntime.InferenceSession(str(export_onnx(path)), options, providers=["CPUExecutionProvider"])
+        self.dimension = int(json.loads((path / "config.json").read_text())["hidden_size"])
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        """Unit-length vectors for `texts`; texts of similar length are run together to pad less."""
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        encodings = self.tokenizer.encode_batch(texts)
+        order = sorted(range(len(texts)), key=lambda i: len(encodings[i].ids))
+        out = np.empty((len(texts), self.dimension), dtype=np.float32)
+        for start in range(0, len(order), 32):
+            part = order[start : start + 32]
+            width = max(len(encodings[i].ids) for i in part)
+            ids = np.zeros((len(part), width), dtype=np.int64)
+            mask = np.zeros((len(part), width), dtype=np.int64)
+            for row, i in enumerate(part):
+                n = len(encodings[i].ids)
+                ids[row, :n] = encodings[i].ids
+                mask[row, :n] = 1
+            tokens = self.session.run(
+                None, {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
+            )[0]
+            weights = mask[:, :, None].astype(np.float32)
+            pooled = (tokens * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-9)
+            pooled /= np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
+            out[part] = pooled
+        return out

@@ -65,7 +65,7 @@ class Settings(BaseSettings):
         30, ge=5, le=200, description="Candidates taken from each of the dense and lexical searches before fusion."
     )
     refusal_threshold: float = Field(
-        0.38, description="Least support score an answer needs; below it the question is declined."
+        0.36, description="Least support score an answer needs; below it the question is declined."
     )
     max_answer_sentences: int = Field(3, ge=1, le=10, description="Most sentences quoted in an offline answer.")
 

@@ -29,6 +29,7 @@ from studychat.text import content_words
 SCHEMA_VERSION = 1
 MANIFEST = "studychat.sqlite3"
 LOCK = "writer.lock"
+CHROMA_BATCH = 1000  # vectors per Chroma write (Chroma refuses more than about 5,000)
 
 
 class StoreError(Exception):
@@ -136,6 +137,7 @@ class Store:
         self.db.row_factory = sqlite3.Row
         self._vectors = None
         self._client = None
+        self._total: tuple[tuple[int, int], int] | None = None
         try:
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA synchronous=NORMAL")
@@ -264,10 +266,19 @@ class Store:
         rows = self._query(sql, [*params, k])
         return [(r[0], r[1]) for r in rows]
 
+    def _chunk_total(self) -> int:
+        """How many chunks there are, counted again only after a write by this connection or any
+        other (`data_version`), since a count reads the whole table and every question asks."""
+        with self._db_lock:
+            version = (self.db.execute("PRAGMA data_version").fetchone()[0], self.db.total_changes)
+            if self._total is None or self._total[0] != version:
+                self._total = (version, self.db.execute("SELECT COUNT(*) FROM chunks").fetchone()[0])
+            return self._total[1]
+
     def document_frequencies(self, terms: Iterable[str]) -> tuple[dict[str, int], int]:
         """How many chunks hold each (stemmed, lower-case) term, and how many chunks there are."""
         terms = list(dict.fromkeys(terms))
-        total = self._query("SELECT COUNT(*) FROM chunks")[0][0]
+        total = self._chunk_total()
         if not terms:
             return {}, total
         rows = self._query(f"SELECT term, doc FROM chunks_vocab WHERE term IN ({','.join('?' * len(terms))})", terms)
@@ -384,25 +395,53 @@ class Store:
 
         Chunks already stored with the same id (same document and text) are not embedded again.
         """
-        with self._writing():
-            return self._put_document(document, chunks, progress)
+        return self.put_documents([(document, chunks)], progress)
 
-    def _put_document(self, document: Document, chunks: list[Chunk], progress: Callable[[int], None] | None) -> int:
-        old_ids = {r[0] for r in self._query("SELECT id FROM chunks WHERE document_id = ?", (document.id,))}
-        new_ids = [c.id for c in chunks]
-        fresh = [c for c in chunks if c.id not in old_ids]
+    def put_documents(
+        self, items: list[tuple[Document, list[Chunk]]], progress: Callable[[int], None] | None = None
+    ) -> int:
+        """Add or replace several documents; returns how many chunks were embedded.
+
+        The new chunks of all of them are embedded together, so that many small documents still
+        fill whole batches, and written to Chroma together; then each document is switched in
+        SQLite in its own transaction, as `put_document` does for one.
+        """
+        with self._writing():
+            # An earlier write of this process that failed half-way left pending ids: mend them now,
+            # since this write ends by clearing the pending table.
+            self.recover()
+            return self._put_documents(items, progress)
+
+    def _put_documents(self, items: list[tuple[Document, list[Chunk]]], progress: Callable[[int], None] | None) -> int:
+        old_ids: dict[str, set[str]] = {}
+        fresh: list[tuple[Document, Chunk]] = []
+        for document, chunks in items:
+            old_ids[document.id] = {
+                r[0] for r in self._query("SELECT id FROM chunks WHERE document_id = ?", (document.id,))
+            }
+            fresh += [(document, c) for c in chunks if c.id not in old_ids[document.id]]
+        # Every id that may reach Chroma is recorded first, so a crash before the switch is mended.
         with self._transaction() as db:
-            db.executemany("INSERT OR IGNORE INTO pending VALUES (?)", [(i,) for i in {*old_ids, *new_ids}])
-        with self._chroma() as vectors:
-            for start in range(0, len(fresh), self.embedder.batch_size):
-                batch = fresh[start : start + self.embedder.batch_size]
-                vectors.add_texts(
-                    [c.text for c in batch],
-                    metadatas=[_chunk_metadata(document, c) for c in batch],
-                    ids=[c.id for c in batch],
+            ids = {i for document, chunks in items for i in (*old_ids[document.id], *(c.id for c in chunks))}
+            db.executemany("INSERT OR IGNORE INTO pending VALUES (?)", [(i,) for i in ids])
+        vectors = self.embedder.encode([c.text for _, c in fresh], progress)
+        with self._chroma() as store:
+            for start in range(0, len(fresh), CHROMA_BATCH):
+                batch = fresh[start : start + CHROMA_BATCH]
+                store._collection.upsert(
+                    ids=[c.id for _, c in batch],
+                    embeddings=vectors[start : start + CHROMA_BATCH],
+                    documents=[c.text for _, c in batch],
+                    metadatas=[_chunk_metadata(d, c) for d, c in batch],
                 )
-                if progress:
-                    progress(len(batch))
+        for document, chunks in items:
+            self._switch(document, chunks, old_ids[document.id])
+        with self._transaction() as db:
+            db.execute("DELETE FROM pending")
+        return len(fresh)
+
+    def _switch(self, document: Document, chunks: list[Chunk], old_ids: set[str]) -> None:
+        """Make the new chunks of one document the current ones, in one SQLite transaction."""
         now = time.time()
         with self._transaction() as db:
             added = db.execute("SELECT added_at FROM documents WHERE id = ?", (document.id,)).fetchone()
@@ -427,13 +466,10 @@ class Store:
                     now,
                 ),
             )
-        stale = sorted(old_ids - set(new_ids))
+        stale = sorted(old_ids - {c.id for c in chunks})
         if stale:
             with self._chroma() as vectors:
                 vectors.delete(ids=stale)
-        with self._transaction() as db:
-            db.execute("DELETE FROM pending")
-        return len(fresh)
 
     def remove_document(self, document_id: str) -> bool:
         """Delete a document and its chunks; False when there is no such document."""

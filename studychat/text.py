@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import threading
 from functools import lru_cache
 
 STOP_WORDS = frozenset(
@@ -17,11 +18,18 @@ STOP_WORDS = frozenset(
 WORD = re.compile(r"\w+", re.UNICODE)
 
 
-@lru_cache(maxsize=1)
-def _stemmer():
-    import snowballstemmer
+_local = threading.local()
 
-    return snowballstemmer.stemmer("porter")
+
+def _stemmer():
+    """This thread's Porter stemmer: a snowball stemmer keeps its word in the object, so one shared
+    by the server's threads raises IndexError or returns wrong stems under concurrent questions."""
+    stemmer = getattr(_local, "stemmer", None)
+    if stemmer is None:
+        import snowballstemmer
+
+        stemmer = _local.stemmer = snowballstemmer.stemmer("porter")
+    return stemmer
 
 
 @lru_cache(maxsize=65536)
