@@ -110,8 +110,7 @@ class Chain:
             yield from self._model_stream(Query(question, list(history or []), document_ids))
             return
         answer = self.answer(question, history, document_ids)
-        for piece in re.split(r"(?<=\]) ", answer.text):
-            yield piece + " "
+        yield from _pieces(answer.text)
         yield answer
 
     def _condense(self, query: Query) -> Query:
