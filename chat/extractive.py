@@ -76,7 +76,7 @@ LEANS_BACK = re.compile(r"^(this|these|that|those|it|they|their|such|however|mor
 W_DENSE, W_LEXICAL, W_KIND, W_PASSAGE = 0.40, 0.30, 0.30, 0.15
 HEADING = 0.5  # a title or heading names a topic; it rarely answers a question about it
 MIN_SENTENCE_WORDS = 3
-SHORTLIST = 8  # sentences embedded per question; the evaluation loses nothing down to 4
+SHORTLIST = 8  # sentences embedded per question; at 6 or fewer the evaluation hit rate drops (0.86 -> 0.84)
 SECOND_SENTENCE = 0.88  # a further sentence is quoted when it scores this close to the best
 
 

@@ -9,11 +9,12 @@ import numpy as np
 from studychat.embedder import Embedder
 from studychat.schema import Passage
 from studychat.store import Store
-from studychat.text import terms
+from studychat.text import content_words
 
 RRF_K = 60  # the usual reciprocal-rank-fusion constant: ranks matter, raw scores do not
 NEAR_DUPLICATE = 0.8  # word-set overlap above which two passages say the same thing
 DOCUMENT_PENALTY = 0.05  # each further passage of an already-chosen document counts this much less
+POOL = 4  # passages considered for diversity, in multiples of those shown
 
 
 @dataclass
@@ -60,16 +61,21 @@ def retrieve(
         passage.score = fused[chunk_id] / best
         ranked.append(passage)
     ranked.sort(key=lambda p: (-p.score, -p.dense))
-    return Retrieval(passages=diversify(drop_near_duplicates(ranked), k), query_vector=vectors[0])
+    # Diversity can lift a passage only a few places, so it chooses among the first few times k.
+    pool = drop_near_duplicates(ranked, POOL * k)
+    return Retrieval(passages=diversify(pool, k), query_vector=vectors[0])
 
 
-def drop_near_duplicates(passages: list[Passage]) -> list[Passage]:
-    """Keep the better of passages whose words mostly coincide (overlapping chunks, copies)."""
+def drop_near_duplicates(passages: list[Passage], limit: int) -> list[Passage]:
+    """The first `limit` passages, best first, keeping the better of passages whose words mostly
+    coincide (overlapping chunks, copies of a document)."""
     kept: list[tuple[Passage, set[str]]] = []
     for passage in passages:
-        words = set(terms(passage.text))
+        words = set(content_words(passage.text))
         if all(_overlap(words, other) < NEAR_DUPLICATE for _, other in kept):
             kept.append((passage, words))
+            if len(kept) == limit:
+                break
     return [p for p, _ in kept]
 
 

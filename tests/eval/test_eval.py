@@ -11,10 +11,10 @@ from ingest.clean import clean
 from ingest.pipeline import discover, document_id
 from studychat.settings import Settings
 
-# What the chain reaches now, less a margin: answer hit rate 0.84 and refusal recall 0.42.
+# What the chain reaches now, less a margin: answer hit rate 0.86 and refusal recall 0.42.
 # The target is every out-of-scope question declined; near-topic ones (cost, manufacturer,
 # dose, FDA) are not yet, so the test guards today's figures and the plainly unrelated questions.
-FLOOR = 0.79
+FLOOR = 0.81
 REFUSAL_FLOOR = 0.40
 UNRELATED = {"oos-world-cup", "oos-ethanol", "oos-capital", "oos-banana-bread"}
 
