@@ -19,7 +19,7 @@ EXAMPLES = [
     "How long were the patients followed up without recurrence?",
     "Who published the clinical research paper?",
 ]
-UPLOAD_TYPES = sorted({".txt", ".md", ".html", ".pdf", ".docx"} | SUPPORTED)
+UPLOAD_TYPES = sorted(SUPPORTED)
 WEB = Path(__file__).resolve().parent
 
 # [n] markers are links; this opens the answer's sources and brings the cited passage into view.
