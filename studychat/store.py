@@ -136,7 +136,6 @@ class Store:
         self.db = sqlite3.connect(self.folder / MANIFEST, check_same_thread=False, isolation_level=None)
         self.db.row_factory = sqlite3.Row
         self._vectors = None
-        self._client = None
         self._total: tuple[tuple[int, int], int] | None = None
         try:
             self.db.execute("PRAGMA journal_mode=WAL")
@@ -293,9 +292,8 @@ class Store:
             from langchain_chroma import Chroma
 
             try:
-                self._client = self._connect()
                 self._vectors = Chroma(
-                    client=self._client,
+                    client=self._connect(),
                     collection_name=self.settings.collection,
                     embedding_function=self.embedder,
                     collection_metadata={"hnsw:space": "cosine", **build_signature(self.settings)},

@@ -114,22 +114,21 @@ def build_ui(services: Services) -> gr.Blocks:
         choices = [(f"{r['title'][:80]} ({r['id']})", r["id"]) for r in records]
         return render.documents_html(records), gr.update(choices=choices, value=None)
 
+    def shown(results: list[dict]):
+        """The per-file results and the refreshed document list, as the tab's outputs."""
+        return render.results_html(results), *documents_view()
+
     def upload(files: list[str] | None, token: str, progress=gr.Progress()):  # noqa: B008 (how Gradio asks for progress)
         reason = refuse_change(settings, token)
         if reason:
-            return render.results_html([{"path": "", "status": "refused", "reason": reason}]), *documents_view()
+            return shown([{"path": "", "status": "refused", "reason": reason}])
         if not files:
-            return render.results_html([{"path": "", "status": "nothing", "reason": "choose files first"}]), *(
-                documents_view()
-            )
+            return shown([{"path": "", "status": "nothing", "reason": "choose files first"}])
         results = []
         for i, path in enumerate(files):
             name = Path(path).name
             progress((i, len(files)), desc=f"Indexing {name}")
-            data = Path(path).read_bytes()
-            if len(data) > settings.max_upload_bytes:
-                results.append({"path": name, "status": "skipped", "reason": f"over {settings.max_upload_mb:g} MB"})
-                continue
+            data = Path(path).read_bytes()  # the loader refuses what is over the size limit
             try:
                 result = add_upload(services.store, settings, name, data).to_dict()
             except StoreError as error:
@@ -137,21 +136,19 @@ def build_ui(services: Services) -> gr.Blocks:
             log.info("upload %s: %s %s", name, result["status"], result["reason"])
             results.append(result)
         progress((len(files), len(files)), desc="Done")
-        return render.results_html(results), *documents_view()
+        return shown(results)
 
     def delete(document_id: str | None, token: str):
         reason = refuse_change(settings, token)
         if reason:
-            return render.results_html([{"path": "", "status": "refused", "reason": reason}]), *documents_view()
+            return shown([{"path": "", "status": "refused", "reason": reason}])
         if not document_id:
-            return render.results_html([{"path": "", "status": "nothing", "reason": "choose a document"}]), *(
-                documents_view()
-            )
+            return shown([{"path": "", "status": "nothing", "reason": "choose a document"}])
         try:
             result = remove(services.store, document_id, delete_file=True).to_dict()
         except StoreError as error:
             result = {"path": document_id, "status": "skipped", "reason": user_message(error)}
-        return render.results_html([result]), *documents_view()
+        return shown([result])
 
     with gr.Blocks(title="StudyChat") as demo:
         turns = gr.State([])
