@@ -10,6 +10,7 @@ are kept by text hash in `~/.cache/studychat-bench/vectors.sqlite3` and shared b
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import sqlite3
@@ -24,7 +25,7 @@ from ingest.chunk import chunk_document
 from ingest.pipeline import document_id, ingest_paths, read_document
 from studychat.embedder import Embedder
 from studychat.settings import Settings
-from studychat.store import open_store
+from studychat.store import build_signature, open_store
 
 
 class CachingEmbedder(Embedder):
@@ -99,11 +100,12 @@ def build_index(chunks: int, unique: int, say: Callable[[str], None] = print) ->
     folder = index_path(chunks)
     source = CACHE / f"index-{chunks}-source"
     done = CACHE / f"index-{chunks}.complete"
-    if done.exists():
-        return folder, source
+    settings = index_settings(folder, source)
+    signature = json.dumps(build_signature(settings), sort_keys=True)
+    if done.exists() and done.read_text().splitlines()[1:] == [signature]:
+        return folder, source  # built before, by this version of the store
     shutil.rmtree(folder, ignore_errors=True)
     shutil.rmtree(source, ignore_errors=True)
-    settings = index_settings(folder, source)
     for path, name in source_documents(chunks, unique, settings):
         target = source / name
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -128,11 +130,13 @@ def build_index(chunks: int, unique: int, say: Callable[[str], None] = print) ->
         documents, stored = store.counts()
     finally:
         store.close()
-    done.write_text(f"{documents} documents, {stored} chunks, built in {time.perf_counter() - started:.0f}s\n")
+    done.write_text(
+        f"{documents} documents, {stored} chunks, built in {time.perf_counter() - started:.0f}s\n{signature}\n"
+    )
     say(f"  index-{chunks}: {documents} documents, {stored} chunks")
     return folder, source
 
 
 def index_description(chunks: int) -> str:
     done = CACHE / f"index-{chunks}.complete"
-    return done.read_text().strip() if done.exists() else ""
+    return done.read_text().splitlines()[0] if done.exists() else ""

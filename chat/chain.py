@@ -134,12 +134,12 @@ class Chain:
         return answer_from_passages(
             query.question,
             found.passages,
-            found.query_vector,
-            self.embedder,
+            found.query_vectors,
             self.store,
             threshold=self.settings.refusal_threshold,
             max_sentences=self.settings.max_answer_sentences,
             context=query.context,
+            said=" ".join(m.get("content") or "" for m in query.history if m.get("role") == "assistant"),
         )
 
     # The language model's branch
@@ -207,7 +207,7 @@ class Chain:
         if not reply.strip():
             logger.warning("chat model %s returned nothing; answering offline", self.settings.llm)
             return self._fallback(inputs, failure_note(None, self.settings)), True
-        answer = check_answer(reply, found.passages, self.embedder, found.query_vector)
+        answer = check_answer(reply, found.passages, self.embedder, found.query_vectors)
         if answer is None:
             logger.warning("chat model %s cited no passage; answering offline", self.settings.llm)
             return self._fallback(inputs, UNCITED_NOTE), True

@@ -1,7 +1,8 @@
 """Passages -> an answer made only of sentences quoted from them, or a plain refusal.
 
 No language model: every sentence of an answer is copied verbatim from a cited passage. A
-sentence is chosen for how close its meaning is to the question (embeddings), how much of the
+sentence is chosen for how close its meaning is to the question (its vector, embedded at ingest,
+against the question's), how much of the
 question's rarer words it holds (BM25-style weights from the whole index), whether it holds the
 kind of thing the question asks for (a number, a date, a person, a reason, a DOI...), and how well
 its passage ranked.
@@ -15,8 +16,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ingest.chunk import sentence_spans
-from studychat.embedder import Embedder
 from studychat.schema import Answer, Citation, Passage
 from studychat.store import Store
 from studychat.text import terms
@@ -30,54 +29,79 @@ FLAG_WARNING = (
 
 # What a question asks for, and what a sentence that answers it holds. The first question pattern
 # that matches decides, so the more specific kinds (a duration, a dose) come before a plain number.
+# A kind marked required is one no other sentence can stand in for: documents that state no price
+# do not answer "how much did it cost?", however much they say about the treatment.
 NUMBER = r"\b\d+(?:[.,]\d+)?\s*(?:%|percent|per cent)?"
 NUMBER_WORDS = r"\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|dozen|hundred|thousand)\b"
 TIME_UNIT = r"(seconds?|minutes?|hours?|days?|weeks?|months?|years?)"
+DURATION = rf"(\b\d+(?:[.,]\d+)?|{NUMBER_WORDS})[ -]{TIME_UNIT}\b"
+REQUIRED = {"doi": "a DOI", "url": "a web address", "money": "a price or sum of money", "dose": "a dose"}
 ASKS = [
-    (r"\b(doi|digital object identifier)\b", r"\b10\.\d{4,9}/\S+"),
-    (r"\b(url|link|website|web address)\b", r"https?://\S+|www\.\S+"),
+    ("doi", r"\b(doi|digital object identifier)\b", r"\b10\.\d{4,9}/\S+"),
+    ("url", r"\b(url|link|website|web address)\b", r"https?://\S+|www\.\S+"),
     (
-        r"\b(how long|for how many (days|weeks|months|years)|what duration|how soon)\b",
-        rf"(\b\d+(?:[.,]\d+)?|{NUMBER_WORDS})[ -]{TIME_UNIT}\b",
+        "money",
+        r"\b(cost|costs|price|priced|pay|paid|expensive|cheap|afford|reimburs\w*)\b",
+        r"[$€£¥]\s?\d|\b\d[\d,.]*\s*(USD|EUR|GBP|CHF|dollars?|euros?|pounds?|million|billion)\b|\b(USD|EUR|GBP)\s?\d",
     ),
     (
+        "journal",
+        r"\b(which|what) (journal|publication)\b|\bjournal\b",
+        r"\b(Journal|Nature|Nat [A-Z][a-z]+|Lancet|Science|Cell|NEJM|N Engl J Med|JAMA|BMJ|PLOS|Blood)\b"
+        r"|\b[A-Z][a-z]+\.? [A-Z][a-z]+\.? \(?(19|20)\d\d\b",  # a citation: "Nat Med (2022)", "Ann Rheum Dis 2021"
+    ),
+    (
+        "author",
+        r"\b(who (wrote|authored|is the author|are the authors)|authors?\b|written by)",
+        r"\b(Authors?|authors?|written by|et al)\b|\b[Bb]y (Dr\.? |Prof\.? )?[A-Z][a-z]+",
+    ),
+    ("duration", r"\b(how long|for how many (days|weeks|months|years)|what duration|how soon)\b", DURATION),
+    (
+        "dose",
         r"\b(dose|dosage|how much .* (given|receive|take))\b",
         r"\b\d[\d,.]*\s*(mg|g|µg|mcg|ml|mL|units?|IU|cells|mg/kg|mg/m2|per kilogram)\b",
     ),
     (
+        "date",
         r"\b(when|what year|which year|what date|which date|what month|how long ago)\b",
         r"\b(1[89]\d\d|20\d\d)\b|\b(January|February|March|April|May|June|July|August|September|October|"
-        r"November|December)\b|\b\d{4}-\d{2}-\d{2}\b",
+        rf"November|December)\b|\b\d{{4}}-\d{{2}}-\d{{2}}\b|{DURATION}",  # "when?" -- "after 8 weeks" answers too
     ),
     (
+        "number",
         r"\b(how many|how much|how old|what age|average age|mean age|median age|what percentage|what proportion|"
         r"what fraction|how often|number of|what is the rate|how large|how big)\b",
         NUMBER + "|" + NUMBER_WORDS,
     ),
     (
+        "person",
         r"\b(who|whom|whose|which (professor|researcher|scientist|author|doctor|team|group))\b",
         r"\b(Professor|Prof\.|Dr\.|Mr\.|Ms\.|Mrs\.)\s|\b[A-Z][a-z]+ [A-Z][a-z]+\b|\bet al\b|\bteam\b",
     ),
     (
+        "reason",
         r"\b(why|what reason|for what reason|what caused|what causes|how come|rationale)\b",
-        r"\b(because|due to|since|as a result|therefore|thus|so that|caused by|leads? to|owing to|reasons?|"
-        r"in order to)\b",
+        r"(?i)\b(because|due to|since|as a result|therefore|thus|so that|caused by|leads? to|owing to|reasons?|"
+        r"in order to|explanations?|explains?)\b",
     ),
     (
+        "place",
         r"\b(where|which (country|countries|city|university|hospital|institution|center|centre))\b",
         r"\b(University|Hospital|Institute|Center|Centre|Clinic|College)\b|\b(in|at|from) [A-Z][a-z]+",
     ),
 ]
-ASKS = [(re.compile(asks, re.I), re.compile(answer)) for asks, answer in ASKS]
+ASKS = [(name, re.compile(asks, re.I), re.compile(answer)) for name, asks, answer in ASKS]
 # A sentence that leans on the one before it ("This ...", "They ...") is quoted with it.
 LEANS_BACK = re.compile(r"^(this|these|that|those|it|they|their|such|however|moreover|also|in addition)\b", re.I)
 
 # Weights of the sentence score, set on the evaluation set (see README: evaluation).
 W_DENSE, W_LEXICAL, W_KIND, W_PASSAGE = 0.40, 0.30, 0.30, 0.15
 HEADING = 0.5  # a title or heading names a topic; it rarely answers a question about it
+ASKING = 0.5  # nor does a sentence that is itself a question ("Why did the trials fail?")
+SAID = 0.5  # a sentence an earlier answer quoted
+ANSWERED_WITHIN = 3  # sentences after a question in the text that may be its answer
 MIN_SENTENCE_WORDS = 3
-SHORTLIST = 8  # sentences embedded per question; at 6 or fewer the evaluation hit rate drops (0.86 -> 0.84)
-SECOND_SENTENCE = 0.88  # a further sentence is quoted when it scores this close to the best
+SECOND_SENTENCE = 0.85  # a further sentence is quoted when it scores this close to the best
 
 
 @dataclass
@@ -86,16 +110,18 @@ class Sentence:
     start: int  # offset in the passage text
     end: int
     text: str
-    dense: float = 0.0
+    dense: float = 0.0  # cosine similarity of the question and the sentence
+    topic: float = 0.0  # the same, or of the conversation and the sentence for a follow-up, if higher
     lexical: float = 0.0
     kind: float = 0.0
     weight: float = 1.0  # less for headings and fragments
     score: float = 0.0
+    asked: Sentence | None = None  # a question in the text just before this sentence
 
 
-def asked_kind(question: str) -> re.Pattern | None:
-    """The pattern of what the question asks for, or None when it asks for nothing specific."""
-    return next((answer for asks, answer in ASKS if asks.search(question)), None)
+def asked_kind(question: str) -> tuple[str, re.Pattern] | None:
+    """(name, pattern) of what the question asks for, or None when it asks for nothing specific."""
+    return next(((name, answer) for name, asks, answer in ASKS if asks.search(question)), None)
 
 
 def idf_weights(question: str, store: Store) -> dict[str, float]:
@@ -106,34 +132,43 @@ def idf_weights(question: str, store: Store) -> dict[str, float]:
     return {t: math.log(1 + (total - frequencies.get(t, 0) + 0.5) / (frequencies.get(t, 0) + 0.5)) for t in wanted}
 
 
-def split_sentences(passages: list[Passage]) -> list[Sentence]:
-    """The sentences of the passages, each once even where chunks overlap."""
+def split_sentences(passages: list[Passage], query_vectors: np.ndarray) -> list[Sentence]:
+    """The sentences of the passages, each once even where chunks overlap, with their similarity
+    to the question, and to the question or (for a follow-up) the conversation, whichever is closer."""
     seen: set[tuple[str, int]] = set()
     out = []
     for index, passage in enumerate(passages):
-        for start, end in sentence_spans(passage.text):
+        if passage.vectors is None:  # not from the store (no sentence vectors): nothing to quote
+            continue
+        similarities = passage.vectors @ query_vectors.T
+        asked, after = None, 0  # the last question in the text, and how many sentences ago
+        for i, (start, end) in enumerate(passage.sentences):
+            text = passage.text[start:end]
+            dense, topic = float(similarities[i, 0]), float(similarities[i].max())
+            after += 1
+            sentence = Sentence(
+                index, start, end, text, dense, topic, asked=asked if after <= ANSWERED_WITHIN else None
+            )
+            if text.rstrip().endswith("?"):
+                asked, after = sentence, 0
             key = (passage.document_id, passage.start + start)
-            if key in seen:
-                continue
-            seen.add(key)
-            out.append(Sentence(index, start, end, passage.text[start:end]))
+            if key not in seen:
+                seen.add(key)
+                out.append(sentence)
     return out
 
 
 def score_sentences(
-    question: str,
-    context: str,
-    query_vector: np.ndarray,
-    passages: list[Passage],
-    embedder: Embedder,
-    store: Store,
+    question: str, context: str, said: str, query_vectors: np.ndarray, passages: list[Passage], store: Store
 ) -> list[Sentence]:
     """Every sentence of the passages, scored as an answer to the question, best first.
 
     `context` is what the conversation was about (for follow-ups); it counts for less than the
-    question itself.
+    question itself. `said` is what the answers so far said: a sentence quoted there already is
+    not the news the next question asks for.
     """
-    sentences = split_sentences(passages)
+    sentences = split_sentences(passages, query_vectors)
+    said = " ".join(said.split())
     if not sentences:
         return []
     idf = idf_weights(question, store)
@@ -141,25 +176,30 @@ def score_sentences(
     weights = {**context_idf, **idf}
     total = sum(weights.values()) or 1.0
     kind = asked_kind(question)
+
+    def lexical(text: str) -> float:
+        words = set(terms(text))
+        return sum(w for t, w in weights.items() if t in words) / total
+
     for sentence in sentences:
         passage = passages[sentence.passage]
-        words = set(terms(sentence.text))
-        sentence.lexical = sum(w for t, w in weights.items() if t in words) / total
-        sentence.kind = float(bool(kind.search(sentence.text))) if kind else 0.0
+        sentence.lexical = lexical(sentence.text)
+        if sentence.asked:
+            # The sentences just after a question in the text answer it ("Why did the trials
+            # fail? ... The more common explanation is ..."): they match the user's question as
+            # well as that question does.
+            sentence.dense = max(sentence.dense, sentence.asked.dense)
+            sentence.topic = max(sentence.topic, sentence.asked.topic)
+            sentence.lexical = max(sentence.lexical, lexical(sentence.asked.text))
+        sentence.kind = float(bool(kind[1].search(sentence.text))) if kind else 0.0
         short = len(sentence.text.split()) < MIN_SENTENCE_WORDS and not sentence.kind
-        sentence.dense = passage.dense  # until the sentence itself is embedded
-        sentence.weight = (0.5 if short else 1.0) * (HEADING if is_heading(sentence.text, passage) else 1.0)
+        sentence.weight = (
+            (0.5 if short else 1.0)
+            * (HEADING if is_heading(sentence.text, passage) else 1.0)
+            * (ASKING if sentence.text.rstrip().endswith("?") else 1.0)
+            * (SAID if said and " ".join(sentence.text.split()) in said else 1.0)
+        )
         sentence.score = _score(sentence, passage)
-    # Embedding is the costly part: only the sentences that already look best are embedded, and
-    # the rest stay behind them (still there as neighbours a chosen sentence may lean on).
-    ranked = sorted(sentences, key=lambda s: -s.score)
-    shortlist, rest = ranked[:SHORTLIST], ranked[SHORTLIST:]
-    vectors = embedder.encode_recent([s.text for s in shortlist])  # quoted sentences recur across questions
-    for sentence, similarity in zip(shortlist, vectors @ query_vector, strict=True):
-        sentence.dense = float(similarity)
-        sentence.score = _score(sentence, passages[sentence.passage])
-    for sentence in rest:
-        sentence.score = -1.0
     return sorted(sentences, key=lambda s: -s.score)
 
 
@@ -179,7 +219,7 @@ def is_heading(text: str, passage: Passage) -> bool:
 def support(best: Sentence, passages: list[Passage]) -> float:
     """How well the documents support an answer: the best sentence's meaning, words and kind, and
     its passage's meaning (weights set on the evaluation set)."""
-    return 0.7 * best.dense + 0.3 * best.lexical + 0.1 * best.kind + 0.3 * passages[best.passage].dense
+    return 0.7 * best.topic + 0.3 * best.lexical + 0.1 * best.kind + 0.3 * passages[best.passage].dense
 
 
 def choose(sentences: list[Sentence], limit: int) -> list[Sentence]:
@@ -202,41 +242,81 @@ def _previous(sentence: Sentence, sentences: list[Sentence]) -> Sentence | None:
     return max(before, key=lambda s: s.start) if before else None
 
 
+def quote(passage: Passage, spans: list[tuple[int, int]]) -> str:
+    """The quoted sentences of one passage in passage order, each once: sentences next to each
+    other as one verbatim run of the passage, separate ones joined by a space."""
+    runs: list[tuple[int, int]] = []
+    for start, end in sorted(spans):
+        if runs and not passage.text[runs[-1][1] : start].strip():
+            runs[-1] = (runs[-1][0], max(runs[-1][1], end))
+        else:
+            runs.append((start, end))
+    return " ".join(passage.text[s:e].strip() for s, e in runs)
+
+
+def unknown_names(question: str, store: Store) -> list[str]:
+    """Acronyms in the question that no document holds: documents that never mention the FDA
+    cannot say what the FDA approved. (Capitalised words are left alone: "Nature Medicine" may be
+    written "Nat Med".)"""
+    names = [w for w in dict.fromkeys(re.findall(r"\b[A-Z][A-Z0-9-]*[A-Z][\w-]*", question)) if terms(w)]
+    if not names:
+        return []
+    frequencies, _ = store.document_frequencies([t for w in names for t in terms(w)])
+    return [w for w in names if not any(frequencies.get(t) for t in terms(w))]
+
+
+def related_reading(
+    passages: list[Passage], query_vectors: np.ndarray, notes: list[str] | None = None, reason: str = ""
+) -> Answer:
+    """A refusal that shows the three best passages as related reading, each quoted for its
+    sentence nearest the question; `reason` says why, when it is known."""
+    nearest: dict[int, Sentence] = {}
+    for s in split_sentences(passages[:3], query_vectors):
+        if s.passage not in nearest or s.topic > nearest[s.passage].topic:
+            nearest[s.passage] = s
+    citations = [Citation.of(i + 1, p, nearest[i].text if i in nearest else "") for i, p in enumerate(passages[:3])]
+    text = " ".join(t for t in (REFUSAL, reason, RELATED) if t)
+    return Answer(text=text, citations=citations, refused=True, notes=list(notes or []))
+
+
 def answer_from_passages(
     question: str,
     passages: list[Passage],
-    query_vector: np.ndarray,
-    embedder: Embedder,
+    query_vectors: np.ndarray,
     store: Store,
     *,
     threshold: float,
     max_sentences: int,
     context: str = "",
+    said: str = "",
 ) -> Answer:
     """A verbatim, cited answer from the passages, or a refusal showing them as related reading."""
     if not passages:
         return Answer(text=f"{REFUSAL} There are no documents to search yet.", refused=True)
-    sentences = score_sentences(question, context, query_vector, passages, embedder, store)
+    unknown = unknown_names(question, store)
+    if unknown:
+        return related_reading(passages, query_vectors, reason=f"They never mention {', '.join(unknown)}.")
+    sentences = score_sentences(question, context, said, query_vectors, passages, store)
+    kind = asked_kind(question)
+    if kind and kind[0] in REQUIRED and not any(s.kind for s in sentences):
+        return related_reading(
+            passages, query_vectors, reason=f"None of the passages found states {REQUIRED[kind[0]]}."
+        )
     if not sentences or support(sentences[0], passages) < threshold:
-        best_quote: dict[int, str] = {}
-        for s in sentences:
-            best_quote.setdefault(s.passage, s.text)
-        citations = [Citation.of(i + 1, p, best_quote.get(i, "")) for i, p in enumerate(passages[:3])]
-        return Answer(text=f"{REFUSAL} {RELATED}", citations=citations, refused=True)
+        return related_reading(passages, query_vectors)
 
     chosen = choose(sentences, max_sentences)  # best first; a sentence it leans on just before it
     numbers: dict[int, int] = {}
-    quotes: dict[int, list[str]] = {}
+    spans: dict[int, list[tuple[int, int]]] = {}
     parts = []
     for s in chosen:
         n = numbers.setdefault(s.passage, len(numbers) + 1)
-        quotes.setdefault(s.passage, []).append(s.text)
+        spans.setdefault(s.passage, []).append((s.start, s.end))
         parts.append(f"{s.text} [{n}]")
-    citations = [Citation.of(n, passages[i], " ".join(quotes[i])) for i, n in numbers.items()]
+    citations = [Citation.of(n, passages[i], quote(passages[i], spans[i])) for i, n in numbers.items()]
     text = " ".join(parts)
     notes = []
     if any(c.flagged for c in citations):
         text = f"{FLAG_WARNING}\n\n{text}"
         notes.append(FLAG_WARNING)
     return Answer(text=text, citations=citations, notes=notes)
-

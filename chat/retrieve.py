@@ -2,27 +2,30 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import cache
 
 import numpy as np
 
-from studychat.embedder import Embedder
+from studychat.embedder import Embedder, pool
 from studychat.schema import Passage
 from studychat.store import Store
 from studychat.text import content_words
 
 RRF_K = 60  # the usual reciprocal-rank-fusion constant: ranks matter, raw scores do not
 NEAR_DUPLICATE = 0.8  # word-set overlap above which two passages say the same thing
-DOCUMENT_PENALTY = 0.05  # each further passage of an already-chosen document counts this much less
+DOCUMENT_PENALTY = 0.02  # each further passage of an already-chosen document counts this much less
 POOL = 4  # passages considered for diversity, in multiples of those shown
 
 
 @dataclass
 class Retrieval:
-    """The passages for a question, best first, and the question's embedding for later stages."""
+    """The passages for a question, best first, and what was searched as vectors for later stages:
+    the question, then for a follow-up the question with the conversation."""
 
     passages: list[Passage]
-    query_vector: np.ndarray
+    query_vectors: np.ndarray
 
 
 def retrieve(
@@ -41,29 +44,35 @@ def retrieve(
     that the conversation's subject and the new question's own words both count.
     """
     texts = [question, search] if question and question != search else [search]
+    # The lexical searches run in SQLite while this thread embeds the texts and searches Chroma:
+    # both release the GIL, so on a large index the two overlap instead of adding up.
+    lexical = [_searcher().submit(store.search_lexical, text, candidates, document_ids) for text in texts]
     vectors = embedder.encode_recent(texts)
-    rankings = []
-    for text, vector in zip(texts, vectors, strict=True):
-        rankings.append(store.search_dense(vector.tolist(), candidates, document_ids))
-        rankings.append(store.search_lexical(text, candidates, document_ids))
-
+    rankings = [store.search_dense(vector.tolist(), candidates, document_ids) for vector in vectors]
+    rankings += [search.result() for search in lexical]
     fused: dict[str, float] = {}
     for ranking in rankings:
         for rank, (chunk_id, _) in enumerate(ranking):
             fused[chunk_id] = fused.get(chunk_id, 0.0) + 1.0 / (RRF_K + rank + 1)
-    found = store.passages(list(fused))  # drops chunks replaced since the vector search
-    stored = dict(zip(found, store.vectors_of(list(found)), strict=True)) if found else {}
+    found = store.passages(list(fused))  # drops chunks replaced since the searches
 
     best = max(fused.values(), default=1.0)
-    ranked = []
     for chunk_id, passage in found.items():
-        passage.dense = float(max(np.dot(stored[chunk_id], v) for v in vectors))
         passage.score = fused[chunk_id] / best
-        ranked.append(passage)
-    ranked.sort(key=lambda p: (-p.score, -p.dense))
+    ranked = sorted(found.values(), key=lambda p: (-p.score, p.chunk_id))
     # Diversity can lift a passage only a few places, so it chooses among the first few times k.
-    pool = drop_near_duplicates(ranked, POOL * k)
-    return Retrieval(passages=diversify(pool, k), query_vector=vectors[0])
+    chosen = diversify(drop_near_duplicates(ranked, POOL * k), k)
+    for passage in chosen:
+        if passage.vectors is not None:  # the chunk's vector, as stored in Chroma
+            chunk_vector = pool(passage.vectors, [e - s for s, e in passage.sentences])
+            passage.dense = float(np.max(vectors @ chunk_vector))
+    return Retrieval(passages=chosen, query_vectors=vectors)
+
+
+@cache
+def _searcher() -> ThreadPoolExecutor:
+    """The threads that run lexical searches beside the dense ones, started on first use."""
+    return ThreadPoolExecutor(max_workers=8, thread_name_prefix="lexical")
 
 
 def drop_near_duplicates(passages: list[Passage], limit: int) -> list[Passage]:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from chat.extractive import FLAG_WARNING, REFUSAL, RELATED
+from chat.extractive import FLAG_WARNING, REFUSAL, quote, related_reading
 from ingest.chunk import sentence_spans
 from studychat.embedder import Embedder
 from studychat.schema import Answer, CheckedSentence, Citation, Passage
@@ -133,7 +133,7 @@ def check_answer(
     reply: str,
     passages: list[Passage],
     embedder: Embedder,
-    question_vector: np.ndarray,
+    query_vectors: np.ndarray,
 ) -> Answer | None:
     """The checked Answer for a model's reply over `passages` (numbered from 1 as sent).
 
@@ -145,7 +145,7 @@ def check_answer(
     spans = answer_sentences(text)
     cited_anywhere = any(MARKER.search(text[s:e]) for s, e in spans)
     if is_refusal(text) and not cited_anywhere:
-        return _refusal(passages, embedder, question_vector, notes)
+        return related_reading(passages, query_vectors, notes)
     if not cited_anywhere:
         return None
 
@@ -161,7 +161,7 @@ def check_answer(
     claim_vectors, window_vectors = vectors[: len(claims)], vectors[len(claims) :]
 
     checked: list[CheckedSentence] = []
-    quotes: dict[int, list[_Window]] = {}
+    quotes: dict[int, list[tuple[int, int]]] = {}  # passage number -> spans of its supporting text
     unsupported_cited: set[int] = set()
     flagged_ends = []
     for (_, end, cited, claim), vector in zip(claims, claim_vectors, strict=True):
@@ -190,13 +190,17 @@ def check_answer(
             own = [i for i in pool if windows[i].passage == n - 1]
             if own:
                 window = windows[max(own, key=lambda i: float(window_vectors[i] @ vector))]
-                if window not in quotes.setdefault(n, []):
-                    quotes[n].append(window)
+                quotes.setdefault(n, []).append((window.start, window.end))
 
     for end in sorted(flagged_ends, reverse=True):
         text = f"{text[:end]} ({UNSUPPORTED_MARK}){text[end:]}"
     citations = [
-        Citation.of(n, passages[n - 1], _quote(passages[n - 1], quotes[n]), unsupported=n in unsupported_cited)
+        Citation.of(
+            n,
+            passages[n - 1],
+            quote(passages[n - 1], quotes[n]),
+            unsupported=n in unsupported_cited,
+        )
         for n in quotes
     ]
     if flagged_ends:
@@ -236,25 +240,3 @@ def _coverage(claim: str, source: str) -> float:
         return 1.0
     have = set(terms(source))
     return sum(1 for t in wanted if t in have) / len(wanted)
-
-
-def _quote(passage: Passage, windows: list[_Window]) -> str:
-    """The chosen sentences of one passage, verbatim and in passage order, each once."""
-    spans: list[tuple[int, int]] = []
-    for w in sorted(windows, key=lambda w: w.start):
-        if spans and w.start < spans[-1][1]:
-            spans[-1] = (spans[-1][0], max(spans[-1][1], w.end))
-        else:
-            spans.append((w.start, w.end))
-    return " ".join(passage.text[s:e].strip() for s, e in spans)
-
-
-def _refusal(passages: list[Passage], embedder: Embedder, question_vector: np.ndarray, notes: list[str]) -> Answer:
-    """A declined answer that lists the closest passages as related reading, as the offline one does."""
-    citations = []
-    for n, passage in enumerate(passages[:3], start=1):
-        sentences = [passage.text[s:e] for s, e in sentence_spans(passage.text)] or [passage.text]
-        scores = embedder.encode(sentences) @ question_vector
-        citations.append(Citation.of(n, passage, sentences[int(np.argmax(scores))].strip()))
-    return Answer(text=f"{REFUSAL} {RELATED}", citations=citations, refused=True, notes=notes)
-

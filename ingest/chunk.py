@@ -136,6 +136,7 @@ def chunk_document(document: Document, size: int, overlap: int) -> list[Chunk]:
                 end=end,
                 page=document.page_at(start),
                 flagged=reads_like_instructions(body),
+                sentences=[(s - start, e - start) for s, e in group],
             )
         )
     return chunks

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 from langchain_core.embeddings import Embeddings
 
+from studychat.schema import Chunk
 from studychat.settings import Settings
 
 BUNDLED_MODEL = "all-MiniLM-L6-v2"
@@ -125,11 +126,50 @@ class Embedder(Embeddings):
             return np.zeros((0, self.dimension), dtype=np.float32)
         return np.vstack([found[t] for t in texts])
 
+    def encode_chunks(
+        self, chunks: list[Chunk], progress: Callable[[int], None] | None = None
+    ) -> tuple[np.ndarray, list[np.ndarray]]:
+        """(one vector per chunk, each chunk's sentence vectors); `progress(n)` counts chunks.
+
+        Sentences are what the model embeds: each distinct sentence once (chunks overlap, and
+        copies of a text recur), and a chunk's vector is the mean of its sentences' vectors
+        weighted by their length (`pool`). The answerer then has a vector for every sentence it may
+        quote without embedding anything per question, and a short sentence costs the model less
+        than its share of a long chunk.
+        """
+        texts = [[chunk.text[s:e] for s, e in chunk.sentences or [(0, len(chunk.text))]] for chunk in chunks]
+        distinct = list(dict.fromkeys(t for sentences in texts for t in sentences))
+        if not distinct:
+            return np.zeros((0, self.dimension), dtype=np.float32), []
+        done, reported = 0, 0
+
+        def step(n: int) -> None:  # sentences embedded -> the share of the chunks they stand for
+            nonlocal done, reported
+            done += n
+            now = len(chunks) * done // len(distinct)
+            if progress and now > reported:
+                progress(now - reported)
+                reported = now
+
+        found = dict(zip(distinct, self.encode(distinct, step), strict=True))
+        sentence_vectors = [np.vstack([found[t] for t in sentences]) for sentences in texts]
+        lengths = [[len(t) for t in sentences] for sentences in texts]
+        chunk_vectors = np.vstack([pool(v, n) for v, n in zip(sentence_vectors, lengths, strict=True)])
+        return chunk_vectors, sentence_vectors
+
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         return self.encode(texts).tolist()
 
     def embed_query(self, text: str) -> list[float]:
         return self.encode([text])[0].tolist()
+
+
+def pool(sentence_vectors: np.ndarray, lengths: list[int]) -> np.ndarray:
+    """A chunk's unit vector from its sentences' vectors, weighted by their length in characters,
+    as mean pooling over the chunk's tokens weights each sentence by its token count. On the
+    evaluation set it retrieves as well as embedding the whole chunk (see BENCHMARKS.md)."""
+    mean = np.asarray(lengths, dtype=np.float32) @ sentence_vectors.astype(np.float32)
+    return mean / max(float(np.linalg.norm(mean)), 1e-12)
 
 
 def build_embedder(settings: Settings) -> Embedder:

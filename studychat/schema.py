@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
+import numpy as np
+
 
 @dataclass
 class Document:
@@ -42,6 +44,7 @@ class Chunk:
     end: int
     page: int | None = None
     flagged: bool = False  # text that reads like instructions to an assistant
+    sentences: list[tuple[int, int]] = field(default_factory=list)  # (start, end) in `text`, in order
 
 
 @dataclass
@@ -59,6 +62,8 @@ class Passage:
     score: float = 0.0
     dense: float = 0.0  # cosine similarity of the question and the chunk
     flagged: bool = False
+    sentences: list[tuple[int, int]] = field(default_factory=list)  # (start, end) in `text`, in order
+    vectors: np.ndarray | None = None  # one unit vector per sentence (float16), embedded at ingest
 
 
 @dataclass

@@ -39,7 +39,7 @@ def stem(word: str) -> str:
 
 def content_words(text: str) -> list[str]:
     """The lower-case words of `text` that carry meaning, in order."""
-    return [w for w in (m.lower() for m in WORD.findall(text)) if w not in STOP_WORDS]
+    return [w for w in WORD.findall(text.lower()) if w not in STOP_WORDS]
 
 
 def terms(text: str) -> list[str]:

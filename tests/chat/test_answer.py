@@ -26,6 +26,17 @@ intensive care. After two years, 29 patients were alive without progression.
 The trial was led by Dr. Hartmut Goldschmidt and published on March 3, 2023. The authors caution
 that the cost of manufacturing each dose, about 400,000 euros, limits access to the therapy.
 """
+FAQ = """# Questions patients ask before CAR T-cell therapy
+
+Can I bring my own food to the ward?
+
+Yes. Food from home is welcome if it is kept in the ward fridge with your name on it.
+
+Why do I have to live close to the hospital after I go home?
+
+Confusion and seizures can begin suddenly in the first weeks. The team must be able to see you within
+an hour when they do.
+"""
 
 
 @pytest.fixture(scope="module")
@@ -35,6 +46,7 @@ def chain(tmp_path_factory: pytest.TempPathFactory, embedder) -> Chain:
     corpus.mkdir()
     shutil.copy(Path(__file__).resolve().parents[2] / "corpus" / SEED_ID, corpus / SEED_ID)
     (corpus / "myeloma.txt").write_text(DISTRACTOR)
+    (corpus / "faq.md").write_text(FAQ)
     settings = Settings(corpus=corpus, db=root / "db", _env_file=None)
     store = open_store(settings, embedder, writer="tests")
     ingest_paths(store, settings, [corpus])
@@ -68,6 +80,8 @@ def test_every_answer_sentence_is_verbatim_from_a_cited_passage(chain: Chain) ->
             assert any(sentence in passage for passage in passages), sentence
         for n in map(int, re.findall(r"\[(\d+)\]", answer.text)):
             assert any(c.n == n for c in answer.citations)
+        for citation in answer.citations:  # the quote is found in the passage, to be highlighted there
+            assert citation.quote and citation.quote in citation.passage
 
 
 def test_questions_the_documents_do_not_answer_are_declined(chain: Chain) -> None:
@@ -77,6 +91,28 @@ def test_questions_the_documents_do_not_answer_are_declined(chain: Chain) -> Non
         assert "do not answer" in answer.text
         assert answer.citations, "related passages are shown as reading"
         assert "[1]" not in answer.text
+
+
+def test_a_price_the_documents_never_state_is_declined_and_one_they_state_is_quoted(chain: Chain) -> None:
+    answer = chain.answer("How much did the CAR T-cell treatment cost?", document_ids=[SEED_ID])
+    assert answer.refused
+    assert "None of the passages found states a price or sum of money." in answer.text
+    answer = chain.answer("How much does manufacturing a dose of BCMA CAR T cells cost?")
+    assert not answer.refused and "400,000 euros" in answer.text
+
+
+def test_an_acronym_no_document_uses_is_named_in_the_refusal(chain: Chain) -> None:
+    answer = chain.answer("Has the FDA approved CAR T cells for lupus?")
+    assert answer.refused
+    assert "They never mention FDA." in answer.text
+    assert not chain.answer("What did the CAR T cells target in lupus?").refused  # acronyms they use are fine
+
+
+def test_a_question_asked_in_a_document_is_answered_by_the_text_after_it(chain: Chain) -> None:
+    answer = chain.answer("Why must patients live near the hospital once they are home?")
+    assert not answer.refused
+    assert "Confusion and seizures can begin suddenly" in answer.text
+    assert answer.citations[0].document_id == "faq.md"
 
 
 def test_the_right_document_answers_among_near_topic_documents(chain: Chain) -> None:
@@ -116,7 +152,7 @@ def test_retrieval_can_be_limited_to_chosen_documents(chain: Chain) -> None:
 
 def test_retrieval_is_diverse_and_free_of_near_duplicates(chain: Chain) -> None:
     found = retrieve("CAR T cell therapy patients", chain.store, chain.embedder, 5, 30)
-    assert {p.document_id for p in found.passages} == {SEED_ID, "myeloma.txt"}
+    assert {SEED_ID, "myeloma.txt"} <= {p.document_id for p in found.passages}
     texts = [p.text for p in found.passages]
     assert len(texts) == len(set(texts))
 

@@ -11,12 +11,14 @@ from ingest.clean import clean
 from ingest.pipeline import discover, document_id
 from studychat.settings import Settings
 
-# What the chain reaches now, less a margin: answer hit rate 0.86 and refusal recall 0.42.
-# The target is every out-of-scope question declined; near-topic ones (cost, manufacturer,
-# dose, FDA) are not yet, so the test guards today's figures and the plainly unrelated questions.
-FLOOR = 0.81
-REFUSAL_FLOOR = 0.40
-UNRELATED = {"oos-world-cup", "oos-ethanol", "oos-capital", "oos-banana-bread"}
+# What the chain reaches now, less a margin: answer hit rate 0.89, refusal recall 0.75 (9 of 12),
+# none in scope declined. The target is every out-of-scope question declined; three near-topic
+# ones (manufacturer, prevalence, myeloma) are not yet, so the test guards today's figures
+# and requires every plainly unrelated question, and every one the documents cannot hold (no price,
+# an acronym they never use), to be declined.
+FLOOR = 0.85
+REFUSAL_FLOOR = 0.66
+MUST_DECLINE = {"oos-world-cup", "oos-ethanol", "oos-capital", "oos-banana-bread", "oos-cost", "oos-fu-cost", "oos-fda"}
 
 
 def test_every_expected_fact_is_in_its_source(tmp_path):
@@ -40,6 +42,6 @@ def test_chain_meets_the_floor_and_declines_unrelated_questions(embedder):
     report = "\n".join(failures(results))
     assert scores["answer_hit_rate"] >= FLOOR, f"answer hit rate {scores['answer_hit_rate']:.2f} < {FLOOR}\n{report}"
     assert scores["refusal_recall"] >= REFUSAL_FLOOR, f"refusal recall fell:\n{report}"
-    assert scores["in_scope_declined"] <= 1, f"questions the documents answer were declined:\n{report}"
-    answered = {o["id"] for o in results["chain"]["outcomes"] if o["id"] in UNRELATED and not o["refused"]}
+    assert scores["in_scope_declined"] == 0, f"questions the documents answer were declined:\n{report}"
+    answered = {o["id"] for o in results["chain"]["outcomes"] if o["id"] in MUST_DECLINE and not o["refused"]}
     assert not answered, f"unrelated questions answered: {answered}\n{report}"
