@@ -2,10 +2,11 @@
 
 No language model: every sentence of an answer is copied verbatim from a cited passage. A
 sentence is chosen for how close its meaning is to the question (its vector, embedded at ingest,
-against the question's), how much of the
-question's rarer words it holds (BM25-style weights from the whole index), whether it holds the
-kind of thing the question asks for (a number, a date, a person, a reason, a DOI...), and how well
-its passage ranked.
+against the question's), how much of the question's rarer words it holds (BM25-style weights from
+the whole index), whether it holds the kind of thing the question asks for (a number, a date, a
+person, a reason, a DOI...), and how well its passage ranked. A question is declined when the
+best sentence has too little support, when it asks for a kind of thing no passage holds, or when
+it names an acronym no document uses.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import numpy as np
 
 from studychat.schema import Answer, Citation, Passage
 from studychat.store import Store
-from studychat.text import terms
+from studychat.text import terms, terms_among
 
 REFUSAL = "The documents do not answer this question."
 RELATED = "The closest passages are shown as related reading."
@@ -178,8 +179,7 @@ def score_sentences(
     kind = asked_kind(question)
 
     def lexical(text: str) -> float:
-        words = set(terms(text))
-        return sum(w for t, w in weights.items() if t in words) / total
+        return sum(weights[t] for t in terms_among(text, weights)) / total
 
     for sentence in sentences:
         passage = passages[sentence.passage]

@@ -11,7 +11,7 @@ import numpy as np
 from studychat.embedder import Embedder, pool
 from studychat.schema import Passage
 from studychat.store import Store
-from studychat.text import content_words
+from studychat.text import content_word_set
 
 RRF_K = 60  # the usual reciprocal-rank-fusion constant: ranks matter, raw scores do not
 NEAR_DUPLICATE = 0.8  # word-set overlap above which two passages say the same thing
@@ -62,6 +62,7 @@ def retrieve(
     ranked = sorted(found.values(), key=lambda p: (-p.score, p.chunk_id))
     # Diversity can lift a passage only a few places, so it chooses among the first few times k.
     chosen = diversify(drop_near_duplicates(ranked, POOL * k), k)
+    store.load_sentences(chosen)
     for passage in chosen:
         if passage.vectors is not None:  # the chunk's vector, as stored in Chroma
             chunk_vector = pool(passage.vectors, [e - s for s, e in passage.sentences])
@@ -80,7 +81,7 @@ def drop_near_duplicates(passages: list[Passage], limit: int) -> list[Passage]:
     coincide (overlapping chunks, copies of a document)."""
     kept: list[tuple[Passage, set[str]]] = []
     for passage in passages:
-        words = set(content_words(passage.text))
+        words = content_word_set(passage.text)
         if all(_overlap(words, other) < NEAR_DUPLICATE for _, other in kept):
             kept.append((passage, words))
             if len(kept) == limit:

@@ -62,6 +62,7 @@ class Passage:
     score: float = 0.0
     dense: float = 0.0  # cosine similarity of the question and the chunk
     flagged: bool = False
+    # Filled by `Store.load_sentences` for the passages an answer may quote:
     sentences: list[tuple[int, int]] = field(default_factory=list)  # (start, end) in `text`, in order
     vectors: np.ndarray | None = None  # one unit vector per sentence (float16), embedded at ingest
 

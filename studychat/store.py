@@ -232,10 +232,8 @@ class Store:
             return {}
         marks = ",".join("?" * len(chunk_ids))
         rows = self._query(
-            f"""SELECT c.id, c.document_id, c.text, c.start, c.page, c.flagged, d.title, d.source, d.date,
-                       s.spans, s.vectors
-                FROM chunks c JOIN documents d ON d.id = c.document_id LEFT JOIN sentences s ON s.chunk_id = c.id
-                WHERE c.id IN ({marks})""",
+            f"""SELECT c.id, c.document_id, c.text, c.start, c.page, c.flagged, d.title, d.source, d.date
+                FROM chunks c JOIN documents d ON d.id = c.document_id WHERE c.id IN ({marks})""",
             chunk_ids,
         )
         return {
@@ -249,10 +247,23 @@ class Store:
                 text=r["text"],
                 start=r["start"],
                 flagged=bool(r["flagged"]),
-                **_sentences(r["spans"], r["vectors"]),
             )
             for r in rows
         }
+
+    def load_sentences(self, passages: Iterable[Passage]) -> None:
+        """Fill in the sentence offsets and vectors of these passages (only those an answer may
+        quote need them: each is a few kilobytes)."""
+        by_id = {p.chunk_id: p for p in passages}
+        if not by_id:
+            return
+        rows = self._query(
+            f"SELECT chunk_id, spans, vectors FROM sentences WHERE chunk_id IN ({','.join('?' * len(by_id))})", by_id
+        )
+        for chunk_id, spans, vectors in rows:
+            passage = by_id[chunk_id]
+            passage.sentences = [tuple(span) for span in json.loads(spans)]
+            passage.vectors = np.frombuffer(vectors, dtype=np.float16).reshape(len(passage.sentences), -1)
 
     def document_chunks(self, document_id: str) -> list[Passage]:
         """All chunks of one document in reading order."""
@@ -559,14 +570,6 @@ def _chunk_metadata(document: Document, chunk: Chunk) -> dict:
     if chunk.page is not None:
         meta["page"] = chunk.page
     return meta
-
-
-def _sentences(spans: str | None, vectors: bytes | None) -> dict:
-    """A passage's sentence offsets and vectors from their stored form (float16, one row each)."""
-    if spans is None or vectors is None:
-        return {}
-    found = [tuple(span) for span in json.loads(spans)]
-    return {"sentences": found, "vectors": np.frombuffer(vectors, dtype=np.float16).reshape(len(found), -1)}
 
 
 def _record(row: sqlite3.Row) -> DocumentRecord:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import threading
+from collections.abc import Iterable
 from functools import lru_cache
 
 STOP_WORDS = frozenset(
@@ -40,6 +41,21 @@ def stem(word: str) -> str:
 def content_words(text: str) -> list[str]:
     """The lower-case words of `text` that carry meaning, in order."""
     return [w for w in WORD.findall(text.lower()) if w not in STOP_WORDS]
+
+
+def content_word_set(text: str) -> set[str]:
+    """The distinct content words of `text` (no stems): a cheap fingerprint for near-duplicates."""
+    return set(WORD.findall(text.lower())) - STOP_WORDS
+
+
+def terms_among(text: str, wanted: Iterable[str]) -> set[str]:
+    """The terms of `text` that are among `wanted`. Porter stemming rewrites only a word's ending,
+    so only words that begin as a wanted term begins are stemmed: most of a sentence never is."""
+    prefixes = tuple({t[:2] for t in wanted})
+    if not prefixes:
+        return set()
+    found = {stem(w) for w in content_words(text) if w.startswith(prefixes)}
+    return found.intersection(wanted)
 
 
 def terms(text: str) -> list[str]:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from ingest import pipeline
-from studychat.embedder import Embedder
+from studychat.embedder import Embedder, pool
 from studychat.settings import Settings
 from studychat.store import IndexMismatch, Store, open_store
 from tests.documents import encrypted_pdf
@@ -43,6 +44,24 @@ def test_seed_is_indexed_with_its_metadata(store, ingest):
     joined = " ".join(p.text for p in passages)
     assert "service@echemi.com" not in joined and "Contact Us" not in joined
     assert any("https://doi.org/10.1038/s41591-022-02017-5" in p.text for p in passages)
+
+
+def test_each_chunk_keeps_its_sentences_and_their_vectors(store, ingest, embedder: Embedder):
+    ingest()
+    passages = store.document_chunks(SEED_ID)
+    store.load_sentences(passages)
+    ids = [p.chunk_id for p in passages]
+    stored = dict(zip(ids, store.vectors._collection.get(ids=ids, include=["embeddings"])["embeddings"], strict=True))
+    for passage in passages:
+        # the sentences tile the passage: each one whole, in order, nothing but spaces between them
+        assert passage.sentences[0][0] == 0 and passage.sentences[-1][1] == len(passage.text)
+        for (_, end), (start, _) in zip(passage.sentences, passage.sentences[1:], strict=False):
+            assert end <= start and not passage.text[end:start].strip()
+        # each stored vector is its own sentence's, and the chunk's vector in Chroma is their mean
+        texts = [passage.text[s:e] for s, e in passage.sentences]
+        assert (passage.vectors * embedder.encode(texts)).sum(axis=1).min() > 0.999
+        pooled = pool(passage.vectors, [len(t) for t in texts])
+        assert float(pooled @ np.asarray(stored[passage.chunk_id])) > 0.999
 
 
 def test_reingest_of_unchanged_corpus_embeds_nothing(store, ingest, embedder: Embedder):
@@ -119,6 +138,7 @@ def test_update_keeps_unchanged_chunks_and_embeds_only_new_ones(store, settings,
     assert 0 < second.embedded < len(new)
     # the model ran on the sentences of the new chunks only, each once
     fresh = store.passages(sorted(new - old)).values()
+    store.load_sentences(fresh)
     assert embedder.embedded - before == len({p.text[s:e] for p in fresh for s, e in p.sentences})
 
 
