@@ -19,7 +19,7 @@ from studychat.settings import Settings
 BUNDLED_MODEL = "all-MiniLM-L6-v2"
 BACKENDS = ("torch", "onnx")
 ONNX_CACHE = Path.home() / ".cache" / "studychat" / "onnx"
-RECENT_VECTORS = 20_000  # vectors of recently asked questions and quoted sentences kept (about 30 MB)
+RECENT_VECTORS = 20_000  # vectors of recently asked questions kept (about 30 MB)
 
 log = logging.getLogger("studychat.embedder")
 
@@ -108,7 +108,7 @@ class Embedder(Embeddings):
 
     def encode_recent(self, texts: list[str]) -> np.ndarray:
         """`encode`, reusing the vectors of texts encoded through here lately (questions asked
-        again, sentences of passages quoted before). Same vectors, fewer model calls."""
+        again). Same vectors, fewer model calls."""
         with self._recent_lock:
             found = {t: self._recent[t] for t in texts if t in self._recent}
             for text in found:
