@@ -36,7 +36,13 @@ NUMBER = r"\b\d+(?:[.,]\d+)?\s*(?:%|percent|per cent)?"
 NUMBER_WORDS = r"\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|dozen|hundred|thousand)\b"
 TIME_UNIT = r"(seconds?|minutes?|hours?|days?|weeks?|months?|years?)"
 DURATION = rf"(\b\d+(?:[.,]\d+)?|{NUMBER_WORDS})[ -]{TIME_UNIT}\b"
-REQUIRED = {"doi": "a DOI", "url": "a web address", "money": "a price or sum of money", "dose": "a dose"}
+REQUIRED = {
+    "doi": "a DOI",
+    "url": "a web address",
+    "money": "a price or sum of money",
+    "company": "a company",
+    "dose": "a dose",
+}
 ASKS = [
     ("doi", r"\b(doi|digital object identifier)\b", r"\b10\.\d{4,9}/\S+"),
     ("url", r"\b(url|link|website|web address)\b", r"https?://\S+|www\.\S+"),
@@ -44,6 +50,11 @@ ASKS = [
         "money",
         r"\b(cost|costs|price|priced|pay|paid|expensive|cheap|afford|reimburs\w*)\b",
         r"[$€£¥]\s?\d|\b\d[\d,.]*\s*(USD|EUR|GBP|CHF|dollars?|euros?|pounds?|million|billion)\b|\b(USD|EUR|GBP)\s?\d",
+    ),
+    (
+        "company",
+        r"\b(which|what) (company|companies|firm|manufacturer|pharmaceutical company|drug ?maker)\b",
+        r"\b(Inc|Ltd|LLC|GmbH|AG|SA|plc|Corp|Corporation|Company|Pharma\w*|Biotech\w*|Therapeutics|Biosciences)\b",
     ),
     (
         "journal",
@@ -78,6 +89,12 @@ ASKS = [
         "person",
         r"\b(who|whom|whose|which (professor|researcher|scientist|author|doctor|team|group))\b",
         r"\b(Professor|Prof\.|Dr\.|Mr\.|Ms\.|Mrs\.)\s|\b[A-Z][a-z]+ [A-Z][a-z]+\b|\bet al\b|\bteam\b",
+    ),
+    (
+        "outcome",
+        r"\bhow (did|do|does|was|were|is|are)\b.*\b(do|doing|fare|fared|respond|go|turn out|work)\b|\boutcomes?\b",
+        r"(?i)\b(improv\w*|relie\w*|remission|respon\w*|recover\w*|recurrence|relapse\w*|cured?|better|worse|"
+        r"succe\w*|fail\w*|side effects|surviv\w*|died)\b",
     ),
     (
         "reason",

@@ -23,6 +23,8 @@ with BCMA-directed CAR T cells. The median age of the participants was 61 years.
 syndrome occurred in 40 of the 48 patients, mostly grade 1 or 2, and three patients needed
 intensive care. After two years, 29 patients were alive without progression.
 
+The cells were manufactured by Celltrix Therapeutics in Mannheim.
+
 The trial was led by Dr. Hartmut Goldschmidt and published on March 3, 2023. The authors caution
 that the cost of manufacturing each dose, about 400,000 euros, limits access to the therapy.
 """
@@ -99,6 +101,19 @@ def test_a_price_the_documents_never_state_is_declined_and_one_they_state_is_quo
     assert "None of the passages found states a price or sum of money." in answer.text
     answer = chain.answer("How much does manufacturing a dose of BCMA CAR T cells cost?")
     assert not answer.refused and "400,000 euros" in answer.text
+
+
+def test_a_company_only_some_documents_name_is_found_in_them_and_declined_elsewhere(chain: Chain) -> None:
+    answer = chain.answer("Which company made the CAR T cells for the lupus patients?", document_ids=[SEED_ID])
+    assert answer.refused and "None of the passages found states a company." in answer.text
+    answer = chain.answer("Which company manufactured the BCMA CAR T cells?")
+    assert not answer.refused and "Celltrix Therapeutics" in answer.text
+
+
+def test_a_question_about_how_patients_did_is_answered_with_their_outcome(chain: Chain) -> None:
+    answer = chain.answer("How did the lupus patients do after the CAR-T cells?", document_ids=[SEED_ID])
+    assert not answer.refused
+    assert all(re.search(r"remission|improve|relief|recurrence|side effects", s) for s in quoted_sentences(answer.text))
 
 
 def test_an_acronym_no_document_uses_is_named_in_the_refusal(chain: Chain) -> None:
