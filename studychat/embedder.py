@@ -137,7 +137,7 @@ class Embedder(Embeddings):
         quote without embedding anything per question, and a short sentence costs the model less
         than its share of a long chunk.
         """
-        texts = [[chunk.text[s:e] for s, e in chunk.sentences or [(0, len(chunk.text))]] for chunk in chunks]
+        texts = [[chunk.text[s:e] for s, e in chunk.sentences] for chunk in chunks]
         distinct = list(dict.fromkeys(t for sentences in texts for t in sentences))
         if not distinct:
             return np.zeros((0, self.dimension), dtype=np.float32), []

@@ -46,6 +46,10 @@ class Chunk:
     flagged: bool = False  # text that reads like instructions to an assistant
     sentences: list[tuple[int, int]] = field(default_factory=list)  # (start, end) in `text`, in order
 
+    def __post_init__(self) -> None:
+        if not self.sentences:  # a chunk is at least one sentence: the whole of it
+            self.sentences = [(0, len(self.text))]
+
 
 @dataclass
 class Passage:
