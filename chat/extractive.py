@@ -71,7 +71,9 @@ ASKS = [
     (
         "dose",
         r"\b(dose|dosage|how much .* (given|receive|take))\b",
-        r"\b\d[\d,.]*\s*(mg|g|µg|mcg|ml|mL|units?|IU|cells|mg/kg|mg/m2|per kilogram)\b",
+        # an amount and its unit, a few words apart at most: "8 mg/kg", "2 million CAR T cells per kilogram"
+        r"\b\d[\d,.]*(\s*[x×]\s*10\^?\d+)?(\s+\S+){0,4}?\s*"
+        r"(mg|g|µg|mcg|ml|mL|units?|IU|cells|/kg|mg/m2|per kilogram)\b",
     ),
     (
         "date",

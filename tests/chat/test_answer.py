@@ -34,6 +34,10 @@ Can I bring my own food to the ward?
 
 Yes. Food from home is welcome if it is kept in the ward fridge with your name on it.
 
+How many cells will I be given?
+
+Most patients receive a single infusion of about 450 million CAR T cells.
+
 Why do I have to live close to the hospital after I go home?
 
 Confusion and seizures can begin suddenly in the first weeks. The team must be able to see you within
@@ -114,6 +118,12 @@ def test_a_question_about_how_patients_did_is_answered_with_their_outcome(chain:
     answer = chain.answer("How did the lupus patients do after the CAR-T cells?", document_ids=[SEED_ID])
     assert not answer.refused
     assert all(re.search(r"remission|improve|relief|recurrence|side effects", s) for s in quoted_sentences(answer.text))
+
+
+def test_a_dose_is_found_where_words_stand_between_the_amount_and_its_unit(chain: Chain) -> None:
+    answer = chain.answer("What dose of CAR T cells will I receive?", document_ids=["faq.md"])
+    assert not answer.refused
+    assert "450 million CAR T cells" in quoted_sentences(answer.text)[0]
 
 
 def test_an_acronym_no_document_uses_is_named_in_the_refusal(chain: Chain) -> None:
