@@ -179,13 +179,19 @@ def split_sentences(passages: list[Passage], query_vectors: np.ndarray) -> list[
 
 
 def score_sentences(
-    question: str, context: str, said: str, query_vectors: np.ndarray, passages: list[Passage], store: Store
+    question: str,
+    kind: tuple[str, re.Pattern] | None,
+    context: str,
+    said: str,
+    query_vectors: np.ndarray,
+    passages: list[Passage],
+    store: Store,
 ) -> list[Sentence]:
     """Every sentence of the passages, scored as an answer to the question, best first.
 
-    `context` is what the conversation was about (for follow-ups); it counts for less than the
-    question itself. `said` is what the answers so far said: a sentence quoted there already is
-    not the news the next question asks for.
+    `kind` is what the question asks for (`asked_kind`). `context` is what the conversation was
+    about (for follow-ups); it counts for less than the question itself. `said` is what the answers
+    so far said: a sentence quoted there already is not the news the next question asks for.
     """
     sentences = split_sentences(passages, query_vectors)
     said = " ".join(said.split())
@@ -195,7 +201,6 @@ def score_sentences(
     context_idf = {t: w * 0.5 for t, w in idf_weights(context, store).items() if t not in idf} if context else {}
     weights = {**context_idf, **idf}
     total = sum(weights.values()) or 1.0
-    kind = asked_kind(question)
 
     def lexical(text: str) -> float:
         return sum(weights[t] for t in terms_among(text, weights)) / total
@@ -315,8 +320,8 @@ def answer_from_passages(
     unknown = unknown_names(question, store)
     if unknown:
         return related_reading(passages, query_vectors, reason=f"They never mention {', '.join(unknown)}.")
-    sentences = score_sentences(question, context, said, query_vectors, passages, store)
     kind = asked_kind(question)
+    sentences = score_sentences(question, kind, context, said, query_vectors, passages, store)
     if kind and kind[0] in REQUIRED and not any(s.kind for s in sentences):
         return related_reading(
             passages, query_vectors, reason=f"None of the passages found states {REQUIRED[kind[0]]}."

@@ -20,7 +20,7 @@ from chat.extractive import FLAG_WARNING, REFUSAL, quote, related_reading
 from ingest.chunk import sentence_spans
 from studychat.embedder import Embedder
 from studychat.schema import Answer, CheckedSentence, Citation, Passage
-from studychat.text import content_words, terms
+from studychat.text import content_words, terms, terms_among
 
 UNSUPPORTED_MARK = "⚠ unsupported"
 
@@ -238,5 +238,5 @@ def _coverage(claim: str, source: str) -> float:
     wanted = terms(claim)
     if not wanted:
         return 1.0
-    have = set(terms(source))
+    have = terms_among(source, wanted)
     return sum(1 for t in wanted if t in have) / len(wanted)
