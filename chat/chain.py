@@ -44,6 +44,9 @@ FOLLOW_UP = re.compile(
 )
 
 
+MARKER = re.compile(r"\s*\[\d+\]")  # a citation mark in an earlier answer
+
+
 @dataclass
 class Query:
     """One turn: the question as asked, what to search for, and the conversation's subject."""
@@ -60,8 +63,9 @@ class Query:
 def condense(question: str, history: list[dict]) -> tuple[str, str]:
     """(search text, context) for a question in a conversation, without a language model.
 
-    A follow-up is searched together with the earlier questions it leans on; a question that
-    stands on its own is searched alone.
+    A follow-up is searched together with the earlier questions it leans on and the last answer
+    (its "it" is often what that answer was about); a question that stands on its own is searched
+    alone.
     """
     earlier = [m["content"] for m in history if m.get("role") == "user" and m.get("content")]
     if not earlier:
@@ -69,7 +73,9 @@ def condense(question: str, history: list[dict]) -> tuple[str, str]:
     short = len(content_words(question)) <= 2
     if not (FOLLOW_UP.search(question) or short):
         return question, ""
-    context = " ".join(earlier[-2:])
+    answers = [m["content"] for m in history if m.get("role") == "assistant" and m.get("content")]
+    last_answer = MARKER.sub("", answers[-1]) if answers else ""
+    context = " ".join([*earlier[-2:], last_answer]).strip()
     return f"{question} {context}", context
 
 

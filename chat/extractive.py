@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from chat.retrieve import stated_elsewhere
 from studychat.schema import Answer, Citation, Passage
 from studychat.store import Store
 from studychat.text import terms, terms_among
@@ -32,7 +33,11 @@ FLAG_WARNING = (
 # that matches decides, so the more specific kinds (a duration, a dose) come before a plain number.
 # A kind marked required is one no other sentence can stand in for: documents that state no price
 # do not answer "how much did it cost?", however much they say about the treatment.
-NUMBER = r"\b\d+(?:[.,]\d+)?\s*(?:%|percent|per cent)?"
+MONTH = r"(January|February|March|April|May|June|July|August|September|October|November|December)"
+# A number that is not part of a name ("NORCAR-2"), a year, or the day of a date ("August 5, 2021",
+# "5 August"): an amount.
+AMOUNT = rf"(?<![\w-])(?!(1[89]|20)\d\d\b)\d+(?:[.,]\d+)*(?!\d|,? (1[89]|20)\d\d\b| {MONTH})"
+NUMBER = rf"{AMOUNT}\s*(?:%|percent|per cent)?"
 NUMBER_WORDS = r"\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|dozen|hundred|thousand)\b"
 TIME_UNIT = r"(seconds?|minutes?|hours?|days?|weeks?|months?|years?)"
 DURATION = rf"(\b\d+(?:[.,]\d+)?|{NUMBER_WORDS})[ -]{TIME_UNIT}\b"
@@ -41,6 +46,7 @@ REQUIRED = {
     "url": "a web address",
     "money": "a price or sum of money",
     "company": "a company",
+    "funding": "who funded it",
     "dose": "a dose",
 }
 ASKS = [
@@ -55,6 +61,11 @@ ASKS = [
         "company",
         r"\b(which|what) (company|companies|firm|manufacturer|pharmaceutical company|drug ?maker)\b",
         r"\b(Inc|Ltd|LLC|GmbH|AG|SA|plc|Corp|Corporation|Company|Pharma\w*|Biotech\w*|Therapeutics|Biosciences)\b",
+    ),
+    (
+        "funding",
+        r"\b(who (funded|paid for|sponsored|financed)|funding|funder|funders|sponsors?|grants?)\b",
+        r"(?i)\b(fund(ed|ing|s)?|funders?|grants?|sponsor\w*|financ\w*|supported by)\b",
     ),
     (
         "journal",
@@ -72,19 +83,19 @@ ASKS = [
         "dose",
         r"\b(dose|dosage|how much .* (given|receive|take))\b",
         # an amount and its unit, a few words apart at most: "8 mg/kg", "2 million CAR T cells per kilogram"
-        r"\b\d[\d,.]*(\s*[x×]\s*10\^?\d+)?(\s+\S+){0,4}?\s*"
+        rf"{AMOUNT}(\s*[x×]\s*10\^?\d+)?(\s+\S+){{0,4}}?\s*(?<![A-Za-z])"
         r"(mg|g|µg|mcg|ml|mL|units?|IU|cells|/kg|mg/m2|per kilogram)\b",
     ),
     (
         "date",
         r"\b(when|what year|which year|what date|which date|what month|how long ago)\b",
-        r"\b(1[89]\d\d|20\d\d)\b|\b(January|February|March|April|May|June|July|August|September|October|"
-        rf"November|December)\b|\b\d{{4}}-\d{{2}}-\d{{2}}\b|{DURATION}",  # "when?" -- "after 8 weeks" answers too
+        # "when?" -- "after 8 weeks" answers too
+        rf"\b(1[89]\d\d|20\d\d)\b|\b{MONTH}\b|\b\d{{4}}-\d{{2}}-\d{{2}}\b|{DURATION}",
     ),
     (
         "number",
         r"\b(how many|how much|how old|what age|average age|mean age|median age|what percentage|what proportion|"
-        r"what fraction|how often|number of|what is the rate|how large|how big)\b",
+        r"what fraction|how often|number of|rates?|incidence|prevalence|how large|how big)\b",
         NUMBER + "|" + NUMBER_WORDS,
     ),
     (
@@ -186,12 +197,14 @@ def score_sentences(
     query_vectors: np.ndarray,
     passages: list[Passage],
     store: Store,
+    about: str | None = None,
 ) -> list[Sentence]:
     """Every sentence of the passages, scored as an answer to the question, best first.
 
-    `kind` is what the question asks for (`asked_kind`). `context` is what the conversation was
-    about (for follow-ups); it counts for less than the question itself. `said` is what the answers
-    so far said: a sentence quoted there already is not the news the next question asks for.
+    `kind` is what the question asks for (`asked_kind`); when `about` names a document, only its
+    sentences count as stating it. `context` is what the conversation was about (for follow-ups);
+    it counts for less than the question itself. `said` is what the answers so far said: a
+    sentence quoted there already is not the news the next question asks for.
     """
     sentences = split_sentences(passages, query_vectors)
     said = " ".join(said.split())
@@ -215,7 +228,8 @@ def score_sentences(
             sentence.dense = max(sentence.dense, sentence.asked.dense)
             sentence.topic = max(sentence.topic, sentence.asked.topic)
             sentence.lexical = max(sentence.lexical, lexical(sentence.asked.text))
-        sentence.kind = float(bool(kind[1].search(sentence.text))) if kind else 0.0
+        states = kind is not None and about in (None, passage.document_id)
+        sentence.kind = float(states and bool(kind[1].search(sentence.text)))
         short = len(sentence.text.split()) < MIN_SENTENCE_WORDS and not sentence.kind
         sentence.weight = (
             (0.5 if short else 1.0)
@@ -321,11 +335,24 @@ def answer_from_passages(
     if unknown:
         return related_reading(passages, query_vectors, reason=f"They never mention {', '.join(unknown)}.")
     kind = asked_kind(question)
-    sentences = score_sentences(question, kind, context, said, query_vectors, passages, store)
-    if kind and kind[0] in REQUIRED and not any(s.kind for s in sentences):
-        return related_reading(
-            passages, query_vectors, reason=f"None of the passages found states {REQUIRED[kind[0]]}."
+    # A thing no other sentence can stand in for must come from the document the question is
+    # about: the dose another trial gave is no answer to "what dose did the lupus patients get?"
+    required = kind is not None and kind[0] in REQUIRED
+    about = passages[0].document_id if required else None
+    sentences = score_sentences(question, kind, context, said, query_vectors, passages, store, about)
+    if kind and sentences and not sentences[0].kind:  # what the question asks for may stand elsewhere
+        extra = stated_elsewhere(kind[1], passages, query_vectors, store)
+        if extra:
+            passages = [*passages, *extra]
+            sentences = score_sentences(question, kind, context, said, query_vectors, passages, store, about)
+    if required and not any(s.kind for s in sentences):
+        elsewhere = any(kind[1].search(p.text) for p in passages if p.document_id != about)
+        reason = (
+            f"The document closest to the question, “{passages[0].title}”, does not state {REQUIRED[kind[0]]}."
+            if elsewhere
+            else f"None of the passages found states {REQUIRED[kind[0]]}."
         )
+        return related_reading(passages, query_vectors, reason=reason)
     if not sentences or support(sentences[0], passages) < threshold:
         return related_reading(passages, query_vectors)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cache
@@ -63,11 +64,49 @@ def retrieve(
     # Diversity can lift a passage only a few places, so it chooses among the first few times k.
     chosen = diversify(drop_near_duplicates(ranked, POOL * k), k)
     store.load_sentences(chosen)
-    for passage in chosen:
-        if passage.vectors is not None:  # the chunk's vector, as stored in Chroma
-            chunk_vector = pool(passage.vectors, [e - s for s, e in passage.sentences])
-            passage.dense = float(np.max(vectors @ chunk_vector))
+    _set_dense(chosen, vectors)
     return Retrieval(passages=chosen, query_vectors=vectors)
+
+
+def stated_elsewhere(
+    pattern: re.Pattern, passages: list[Passage], query_vectors: np.ndarray, store: Store, limit: int = 3
+) -> list[Passage]:
+    """Passages of the best passage's document that state what the question asks for (a journal,
+    a DOI, a date), for when none of the passages found does: such facts often stand in a
+    reference list or a header that shares no words or meaning with the question. Of the chunks
+    that match `pattern`, the `limit` whose matching sentence is nearest the question."""
+    if not passages:
+        return []
+    shown = {p.chunk_id for p in passages}
+    stating = [
+        p for p in store.document_chunks(passages[0].document_id) if p.chunk_id not in shown and pattern.search(p.text)
+    ]
+    store.load_sentences(stating)
+    nearest: dict[str, float] = {}
+    for passage in stating:
+        if passage.vectors is None:
+            continue
+        similarities = (passage.vectors @ query_vectors[0]).astype(float)
+        matching = [
+            sim
+            for (s, e), sim in zip(passage.sentences, similarities, strict=True)
+            if pattern.search(passage.text[s:e])
+        ]
+        if matching:
+            nearest[passage.chunk_id] = max(matching)
+    found = sorted((p for p in stating if p.chunk_id in nearest), key=lambda p: -nearest[p.chunk_id])[:limit]
+    _set_dense(found, query_vectors)
+    for passage in found:
+        passage.score = passages[-1].score  # each ranked below every passage found
+    return found
+
+
+def _set_dense(passages: list[Passage], query_vectors: np.ndarray) -> None:
+    """Each passage's similarity to the nearest query vector, from its chunk vector as stored in Chroma."""
+    for passage in passages:
+        if passage.vectors is not None:
+            chunk_vector = pool(passage.vectors, [e - s for s, e in passage.sentences])
+            passage.dense = float(np.max(query_vectors @ chunk_vector))
 
 
 @cache

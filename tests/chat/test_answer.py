@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from chat.chain import Chain, condense
+from chat.extractive import asked_kind
 from chat.retrieve import retrieve
 from ingest.pipeline import ingest_paths
 from studychat.settings import Settings
@@ -107,6 +108,11 @@ def test_a_price_the_documents_never_state_is_declined_and_one_they_state_is_quo
     assert not answer.refused and "400,000 euros" in answer.text
 
 
+def test_a_funder_no_document_names_is_declined(chain: Chain) -> None:
+    answer = chain.answer("Who funded the lupus CAR-T study?")
+    assert answer.refused and "None of the passages found states who funded it." in answer.text
+
+
 def test_a_company_only_some_documents_name_is_found_in_them_and_declined_elsewhere(chain: Chain) -> None:
     answer = chain.answer("Which company made the CAR T cells for the lupus patients?", document_ids=[SEED_ID])
     assert answer.refused and "None of the passages found states a company." in answer.text
@@ -124,6 +130,28 @@ def test_a_dose_is_found_where_words_stand_between_the_amount_and_its_unit(chain
     answer = chain.answer("What dose of CAR T cells will I receive?", document_ids=["faq.md"])
     assert not answer.refused
     assert "450 million CAR T cells" in quoted_sentences(answer.text)[0]
+
+
+def test_a_dose_only_another_document_states_is_no_answer_for_this_one(chain: Chain) -> None:
+    answer = chain.answer("What dose of CAR T cells did the lupus patients receive?")
+    assert answer.refused
+    assert "does not state a dose." in answer.text
+    assert answer.citations[0].document_id == SEED_ID
+
+
+def test_a_journal_named_only_in_the_reference_list_is_found_there(chain: Chain) -> None:
+    answer = chain.answer("Which journal were the lupus CAR-T results published in?")
+    assert not answer.refused
+    assert any(c.document_id == SEED_ID and "Nat Med" in c.quote for c in answer.citations)
+
+
+def test_a_date_or_a_name_with_a_number_is_no_answer_to_how_many() -> None:
+    kind = asked_kind("How many people in Germany have lupus?")
+    assert kind is not None
+    for other in ("On August 5, 2021, the team published", "published on 5 August 2021", "in 2022", "NORCAR-2"):
+        assert not kind[1].search(other), other
+    for count in ("five patients", "48 adults", "about 2,000 people", "34% of them"):
+        assert kind[1].search(count), count
 
 
 def test_an_acronym_no_document_uses_is_named_in_the_refusal(chain: Chain) -> None:
@@ -156,6 +184,7 @@ def test_follow_up_is_understood_from_the_history(chain: Chain) -> None:
     ]
     search, context = condense("What side effects did they have?", history)
     assert "lupus" in search and context
+    assert "five patients were enrolled" in search and "[1]" not in search  # "they" may be in the answer
     answer = chain.answer("What side effects did they have?", history)
     assert not answer.refused
     assert "fever" in answer.text

@@ -11,13 +11,14 @@ from ingest.clean import clean
 from ingest.pipeline import discover, document_id
 from studychat.settings import Settings
 
-# What the chain reaches now, less a margin: answer hit rate 0.91, refusal recall 0.75 (9 of 12),
-# none in scope declined. The issue's target is every out-of-scope question declined; three near-topic
-# ones (the lupus patients' dose, prevalence, myeloma response rate) are not yet, so the test guards today's figures and
-# requires every plainly unrelated question, and every one the documents cannot hold (no price, no
-# company, an acronym they never use), to be declined.
-FLOOR = 0.87
-REFUSAL_FLOOR = 0.70
+# What the chain reaches now, less a margin: answer hit rate 0.93, refusal recall 0.83 (10 of 12),
+# none in scope declined. The issue's target is every out-of-scope question declined; two near-topic
+# ones (how many people in Germany have lupus, the response rate in myeloma) are not yet, so the
+# test guards today's figures and requires every plainly unrelated question, and every one the
+# documents cannot hold (no price, no company, a dose only another trial states, an acronym they
+# never use), to be declined.
+FLOOR = 0.89
+REFUSAL_FLOOR = 0.80
 MUST_DECLINE = {
     "oos-world-cup",
     "oos-ethanol",
@@ -27,6 +28,7 @@ MUST_DECLINE = {
     "oos-fu-cost",
     "oos-fda",
     "oos-manufacturer",
+    "oos-lupus-dose",
 }
 
 
