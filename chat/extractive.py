@@ -122,6 +122,7 @@ ASKS = [
     ),
 ]
 ASKS = [(name, re.compile(asks, re.I), re.compile(answer)) for name, asks, answer in ASKS]
+DOCUMENT_FACTS = {"doi", "url", "journal", "author"}  # what a document states about itself
 # A sentence that leans on the one before it ("This ...", "They ...") is quoted with it.
 LEANS_BACK = re.compile(r"^(this|these|that|those|it|they|their|such|however|moreover|also|in addition)\b", re.I)
 
@@ -247,6 +248,23 @@ def _score(sentence: Sentence, passage: Passage) -> float:
     )
 
 
+def _states_of_its_document(
+    question: str, kind: tuple[str, re.Pattern] | None, best: Sentence, passages: list[Passage], store: Store
+) -> bool:
+    """Whether the best sentence gives what a question asks of a document it describes only in the
+    document's own words: "Who wrote the original paper?" is answered by the reference list's
+    authors, though a citation shares little meaning with the question. A question naming
+    anything the document never mentions ("Who wrote Hamlet?") is not."""
+    if kind is None or kind[0] not in DOCUMENT_FACTS or not best.kind:
+        return False
+    asks = next(pattern for name, pattern, _ in ASKS if name == kind[0])
+    wanted = set(terms(asks.sub(" ", question)))
+    if not wanted:
+        return True
+    document = " ".join(p.text for p in store.document_chunks(passages[best.passage].document_id))
+    return terms_among(document, wanted) == wanted
+
+
 def is_heading(text: str, passage: Passage) -> bool:
     """A Markdown heading, or the document's title (or the start of it) repeated in its text."""
     text = text.strip().rstrip(".:")
@@ -353,7 +371,10 @@ def answer_from_passages(
             else f"None of the passages found states {REQUIRED[kind[0]]}."
         )
         return related_reading(passages, query_vectors, reason=reason)
-    if not sentences or support(sentences[0], passages) < threshold:
+    if not sentences:
+        return related_reading(passages, query_vectors)
+    best = sentences[0]
+    if support(best, passages) < threshold and not _states_of_its_document(question, kind, best, passages, store):
         return related_reading(passages, query_vectors)
 
     chosen = choose(sentences, max_sentences)  # best first; a sentence it leans on just before it

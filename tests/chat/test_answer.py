@@ -145,6 +145,13 @@ def test_a_journal_named_only_in_the_reference_list_is_found_there(chain: Chain)
     assert any(c.document_id == SEED_ID and "Nat Med" in c.quote for c in answer.citations)
 
 
+def test_who_wrote_the_paper_is_answered_from_its_reference_list(chain: Chain) -> None:
+    answer = chain.answer("Who wrote the original paper?")
+    assert not answer.refused
+    assert any(c.document_id == SEED_ID and "Mackensen" in c.quote for c in answer.citations)
+    assert chain.answer("Who wrote Hamlet?").refused  # a work the documents never mention
+
+
 def test_a_date_or_a_name_with_a_number_is_no_answer_to_how_many() -> None:
     kind = asked_kind("How many people in Germany have lupus?")
     assert kind is not None
