@@ -20,7 +20,7 @@ import numpy as np
 from chat.retrieve import stated_elsewhere
 from studychat.schema import Answer, Citation, Passage
 from studychat.store import Store
-from studychat.text import terms, terms_among
+from studychat.text import headings, terms, terms_among
 
 REFUSAL = "The documents do not answer this question."
 RELATED = "The closest passages are shown as related reading."
@@ -124,7 +124,7 @@ ASKS = [
 ASKS = [(name, re.compile(asks, re.I), re.compile(answer)) for name, asks, answer in ASKS]
 DOCUMENT_FACTS = {"doi", "url", "journal", "author"}  # what a document states about itself
 # A sentence that leans on the one before it ("This ...", "They ...") is quoted with it.
-LEANS_BACK = re.compile(r"^(this|these|that|those|it|they|their|such|however|moreover|also|in addition)\b", re.I)
+LEANS_BACK = re.compile(r"^(this|these|that|those|it|they|their|such|however)\b", re.I)
 
 # Weights of the sentence score, set on the evaluation set (see README: evaluation).
 W_DENSE, W_LEXICAL, W_KIND, W_PASSAGE = 0.40, 0.30, 0.30, 0.15
@@ -149,6 +149,7 @@ class Sentence:
     weight: float = 1.0  # less for headings and fragments
     score: float = 0.0
     asked: Sentence | None = None  # a question in the text just before this sentence
+    heading: bool = False  # a heading ("Side effects"): it names a topic, it rarely answers a question
 
 
 def asked_kind(question: str) -> tuple[str, re.Pattern] | None:
@@ -173,6 +174,7 @@ def split_sentences(passages: list[Passage], query_vectors: np.ndarray) -> list[
         if passage.vectors is None:  # not from the store (no sentence vectors): nothing to quote
             continue
         similarities = passage.vectors @ query_vectors.T
+        heads = headings(passage.text, passage.sentences)
         asked, after = None, 0  # the last question in the text, and how many sentences ago
         for i, (start, end) in enumerate(passage.sentences):
             text = passage.text[start:end]
@@ -181,6 +183,7 @@ def split_sentences(passages: list[Passage], query_vectors: np.ndarray) -> list[
             sentence = Sentence(
                 index, start, end, text, dense, topic, asked=asked if after <= ANSWERED_WITHIN else None
             )
+            sentence.heading = i in heads or is_heading(text, passage)
             if text.rstrip().endswith("?"):
                 asked, after = sentence, 0
             key = (passage.document_id, passage.start + start)
@@ -234,7 +237,7 @@ def score_sentences(
         short = len(sentence.text.split()) < MIN_SENTENCE_WORDS and not sentence.kind
         sentence.weight = (
             (0.5 if short else 1.0)
-            * (HEADING if is_heading(sentence.text, passage) else 1.0)
+            * (HEADING if sentence.heading else 1.0)
             * (ASKING if sentence.text.rstrip().endswith("?") else 1.0)
             * (SAID if said and " ".join(sentence.text.split()) in said else 1.0)
         )
