@@ -40,7 +40,7 @@ AMOUNT = rf"(?<![\w-])(?!(1[89]|20)\d\d\b)\d+(?:[.,]\d+)*(?!\d|,? (1[89]|20)\d\d
 NUMBER = rf"{AMOUNT}\s*(?:%|percent|per cent)?"
 NUMBER_WORDS = r"\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|dozen|hundred|thousand)\b"
 TIME_UNIT = r"(seconds?|minutes?|hours?|days?|weeks?|months?|years?)"
-DURATION = rf"(\b\d+(?:[.,]\d+)?|{NUMBER_WORDS})[ -]{TIME_UNIT}\b"
+DURATION = rf"(\b\d+(?:[.,]\d+)?|{NUMBER_WORDS})[ -]{TIME_UNIT}\b(?!-old)"  # "20-year-old" is an age
 REQUIRED = {
     "doi": "a DOI",
     "url": "a web address",

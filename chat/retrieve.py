@@ -18,6 +18,7 @@ RRF_K = 60  # the usual reciprocal-rank-fusion constant: ranks matter, raw score
 NEAR_DUPLICATE = 0.8  # word-set overlap above which two passages say the same thing
 DOCUMENT_PENALTY = 0.02  # each further passage of an already-chosen document counts this much less
 POOL = 4  # passages considered for diversity, in multiples of those shown
+SCAN_HEAD, SCAN_TAIL = 100, 300  # chunks of a long document searched for a fact the passages lack
 
 
 @dataclass
@@ -71,27 +72,25 @@ def retrieve(
 def stated_elsewhere(
     pattern: re.Pattern, passages: list[Passage], query_vectors: np.ndarray, store: Store, limit: int = 3
 ) -> list[Passage]:
-    """Passages of the best passage's document that state what the question asks for (a journal,
-    a DOI, a date), for when none of the passages found does: such facts often stand in a
-    reference list or a header that shares no words or meaning with the question. Of the chunks
+    """More passages of the best passage's document that state what the question asks for (a
+    journal, a DOI, a date), for when the best sentence found does not: such facts often stand in
+    a reference list or a header that shares no words or meaning with the question. Of the chunks
     that match `pattern`, the `limit` whose matching sentence is nearest the question."""
     if not passages:
         return []
+    chunks = store.document_chunks(passages[0].document_id)
+    if len(chunks) > SCAN_HEAD + SCAN_TAIL:  # a long document's own facts stand in its header or references
+        chunks = chunks[:SCAN_HEAD] + chunks[-SCAN_TAIL:]
     shown = {p.chunk_id for p in passages}
-    stating = [
-        p for p in store.document_chunks(passages[0].document_id) if p.chunk_id not in shown and pattern.search(p.text)
-    ]
+    stating = [p for p in chunks if p.chunk_id not in shown and pattern.search(p.text)]
     store.load_sentences(stating)
     nearest: dict[str, float] = {}
     for passage in stating:
         if passage.vectors is None:
             continue
-        similarities = (passage.vectors @ query_vectors[0]).astype(float)
-        matching = [
-            sim
-            for (s, e), sim in zip(passage.sentences, similarities, strict=True)
-            if pattern.search(passage.text[s:e])
-        ]
+        similarities = passage.vectors @ query_vectors[0]
+        spans = zip(passage.sentences, similarities, strict=True)
+        matching = [float(sim) for (s, e), sim in spans if pattern.search(passage.text[s:e])]
         if matching:
             nearest[passage.chunk_id] = max(matching)
     found = sorted((p for p in stating if p.chunk_id in nearest), key=lambda p: -nearest[p.chunk_id])[:limit]
