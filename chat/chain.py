@@ -146,6 +146,7 @@ class Chain:
             max_sentences=self.settings.max_answer_sentences,
             context=query.context,
             said=" ".join(m.get("content") or "" for m in query.history if m.get("role") == "assistant"),
+            reserve=found.reserve,
         )
 
     # The language model's branch

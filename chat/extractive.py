@@ -348,8 +348,11 @@ def answer_from_passages(
     max_sentences: int,
     context: str = "",
     said: str = "",
+    reserve: list[Passage] = (),
 ) -> Answer:
-    """A verbatim, cited answer from the passages, or a refusal showing them as related reading."""
+    """A verbatim, cited answer from the passages, or a refusal showing them as related reading.
+    Sentences of the `reserve` passages (ranked just below, their scores discounted) may be quoted
+    too; they are cited only when they are."""
     if not passages:
         return Answer(text=f"{REFUSAL} There are no documents to search yet.", refused=True)
     unknown = unknown_names(question, store)
@@ -360,14 +363,17 @@ def answer_from_passages(
     # about: the dose another trial gave is no answer to "what dose did the lupus patients get?"
     required = kind is not None and kind[0] in REQUIRED
     about = passages[0].document_id if required else None
-    sentences = score_sentences(question, kind, context, said, query_vectors, passages, store, about)
-    if kind and sentences and not sentences[0].kind:  # what the question asks for may stand elsewhere
+    read = [*passages, *reserve]  # what the sentences are chosen from; `passages` stay first
+    sentences = score_sentences(question, kind, context, said, query_vectors, read, store, about)
+    best_shown = next((s for s in sentences if s.passage < len(passages)), None)
+    if kind and best_shown and not best_shown.kind:  # what the question asks for may stand elsewhere
         extra = stated_elsewhere(kind[1], passages, query_vectors, store)
         if extra:
-            passages = [*passages, *extra]
-            sentences = score_sentences(question, kind, context, said, query_vectors, passages, store, about)
+            added = {p.chunk_id for p in extra}
+            read = [*passages, *extra, *(p for p in reserve if p.chunk_id not in added)]
+            sentences = score_sentences(question, kind, context, said, query_vectors, read, store, about)
     if required and not any(s.kind for s in sentences):
-        elsewhere = any(kind[1].search(p.text) for p in passages if p.document_id != about)
+        elsewhere = any(kind[1].search(p.text) for p in read if p.document_id != about)
         reason = (
             f"The document closest to the question, “{passages[0].title}”, does not state {REQUIRED[kind[0]]}."
             if elsewhere
@@ -377,7 +383,7 @@ def answer_from_passages(
     if not sentences:
         return related_reading(passages, query_vectors)
     best = sentences[0]
-    if support(best, passages) < threshold and not _states_of_its_document(question, kind, best, passages, store):
+    if support(best, read) < threshold and not _states_of_its_document(question, kind, best, read, store):
         return related_reading(passages, query_vectors)
 
     chosen = choose(sentences, max_sentences)  # best first; a sentence it leans on just before it
@@ -388,7 +394,7 @@ def answer_from_passages(
         n = numbers.setdefault(s.passage, len(numbers) + 1)
         spans.setdefault(s.passage, []).append((s.start, s.end))
         parts.append(f"{s.text} [{n}]")
-    citations = [Citation.of(n, passages[i], quote(passages[i], spans[i])) for i, n in numbers.items()]
+    citations = [Citation.of(n, read[i], quote(read[i], spans[i])) for i, n in numbers.items()]
     text = " ".join(parts)
     notes = []
     if any(c.flagged for c in citations):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 
 import numpy as np
@@ -18,16 +18,21 @@ RRF_K = 60  # the usual reciprocal-rank-fusion constant: ranks matter, raw score
 NEAR_DUPLICATE = 0.8  # word-set overlap above which two passages say the same thing
 DOCUMENT_PENALTY = 0.02  # each further passage of an already-chosen document counts this much less
 POOL = 4  # passages considered for diversity, in multiples of those shown
+# The answerer also reads as many passages again as it shows, each counting for less: the sentence
+# that answers can sit in a chunk ranked just below the cut, its chunk vector diluted by the rest.
+RESERVE_WEIGHT = 0.6
 SCAN_HEAD, SCAN_TAIL = 100, 300  # chunks of a long document searched for a fact the passages lack
 
 
 @dataclass
 class Retrieval:
-    """The passages for a question, best first, and what was searched as vectors for later stages:
-    the question, then for a follow-up the question with the conversation."""
+    """The passages for a question, best first; the next ones, which an answer may still quote,
+    their scores discounted; and what was searched as vectors for later stages: the question,
+    then for a follow-up the question with the conversation."""
 
     passages: list[Passage]
     query_vectors: np.ndarray
+    reserve: list[Passage] = field(default_factory=list)
 
 
 def retrieve(
@@ -39,7 +44,8 @@ def retrieve(
     document_ids: list[str] | None = None,
     question: str | None = None,
 ) -> Retrieval:
-    """The `k` passages that best match `search`, limited to `document_ids` when given.
+    """The `k` passages that best match `search`, and the `k` after them as a reserve, limited to
+    `document_ids` when given.
 
     For a follow-up, `search` is the question condensed with the conversation and `question` the
     question as asked: both are searched, densely and lexically, and the four rankings fused, so
@@ -63,10 +69,14 @@ def retrieve(
         passage.score = fused[chunk_id] / best
     ranked = sorted(found.values(), key=lambda p: (-p.score, p.chunk_id))
     # Diversity can lift a passage only a few places, so it chooses among the first few times k.
-    chosen = diversify(drop_near_duplicates(ranked, POOL * k), k)
-    store.load_sentences(chosen)
-    _set_dense(chosen, vectors)
-    return Retrieval(passages=chosen, query_vectors=vectors)
+    distinct = drop_near_duplicates(ranked, POOL * k)
+    chosen = diversify(distinct, k)
+    reserve = [p for p in distinct if all(p is not c for c in chosen)][:k]
+    store.load_sentences(chosen + reserve)
+    _set_dense(chosen + reserve, vectors)
+    for passage in reserve:
+        passage.score *= RESERVE_WEIGHT
+    return Retrieval(passages=chosen, query_vectors=vectors, reserve=reserve)
 
 
 def stated_elsewhere(
