@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -20,7 +21,7 @@ import numpy as np
 from chat.retrieve import stated_elsewhere
 from studychat.schema import Answer, Citation, Passage
 from studychat.store import Store
-from studychat.text import headings, terms, terms_among
+from studychat.text import terms, terms_among
 
 REFUSAL = "The documents do not answer this question."
 RELATED = "The closest passages are shown as related reading."
@@ -133,6 +134,7 @@ ASKING = 0.5  # nor does a sentence that is itself a question ("Why did the tria
 SAID = 0.5  # a sentence an earlier answer quoted
 ANSWERED_WITHIN = 3  # sentences after a question in the text that may be its answer
 MIN_SENTENCE_WORDS = 3
+HEADING_WORDS = 8  # the most words a line without an end mark may have to be taken for a heading
 SECOND_SENTENCE = 0.85  # a further sentence is quoted when it scores this close to the best
 
 
@@ -174,16 +176,14 @@ def split_sentences(passages: list[Passage], query_vectors: np.ndarray) -> list[
         if passage.vectors is None:  # not from the store (no sentence vectors): nothing to quote
             continue
         similarities = passage.vectors @ query_vectors.T
-        heads = headings(passage.text, passage.sentences)
+        heads = headings(passage)
         asked, after = None, 0  # the last question in the text, and how many sentences ago
         for i, (start, end) in enumerate(passage.sentences):
             text = passage.text[start:end]
             dense, topic = float(similarities[i, 0]), float(similarities[i].max())
             after += 1
-            sentence = Sentence(
-                index, start, end, text, dense, topic, asked=asked if after <= ANSWERED_WITHIN else None
-            )
-            sentence.heading = i in heads or is_heading(text, passage)
+            asked_before = asked if after <= ANSWERED_WITHIN else None
+            sentence = Sentence(index, start, end, text, dense, topic, asked=asked_before, heading=i in heads)
             if text.rstrip().endswith("?"):
                 asked, after = sentence, 0
             key = (passage.document_id, passage.start + start)
@@ -251,7 +251,7 @@ def _score(sentence: Sentence, passage: Passage) -> float:
     )
 
 
-def _states_of_its_document(
+def gives_a_document_fact(
     question: str, kind: tuple[str, re.Pattern] | None, best: Sentence, passages: list[Passage], store: Store
 ) -> bool:
     """Whether the best sentence gives what a question asks of a document it describes only in the
@@ -268,11 +268,25 @@ def _states_of_its_document(
     return terms_among(document, wanted) == wanted
 
 
-def is_heading(text: str, passage: Passage) -> bool:
-    """A Markdown heading, or the document's title (or the start of it) repeated in its text."""
-    text = text.strip().rstrip(".:")
+def headings(passage: Passage) -> set[int]:
+    """Indexes of the passage's sentences that are headings: a Markdown heading, the document's
+    title (or the start of it) repeated in its text, or in a punctuated text a short line of its
+    own without an end mark ("Side effects") between sentences that have one. (A scraped page
+    whose sentences all lack end marks has no such headings.)"""
+    lines = [passage.text[s:e].strip() for s, e in passage.sentences]
     title = passage.title.strip().lower()
-    return text.startswith("#") or (bool(title) and title.startswith(text.lower()))
+
+    def punctuated(i: int) -> bool:
+        return 0 <= i < len(lines) and lines[i].endswith((".", "!", "?", ":", '"', "”", ")"))
+
+    found = set()
+    for i, line in enumerate(lines):
+        bare = line.rstrip(".:").lower()
+        short = "\n" not in line and len(line.split()) <= HEADING_WORDS and not punctuated(i)
+        between = (i == 0 or punctuated(i - 1)) and punctuated(i + 1)
+        if line.startswith("#") or (title and title.startswith(bare)) or (short and between):
+            found.add(i)
+    return found
 
 
 def support(best: Sentence, passages: list[Passage]) -> float:
@@ -348,7 +362,7 @@ def answer_from_passages(
     max_sentences: int,
     context: str = "",
     said: str = "",
-    reserve: list[Passage] = (),
+    reserve: Sequence[Passage] = (),
 ) -> Answer:
     """A verbatim, cited answer from the passages, or a refusal showing them as related reading.
     Sentences of the `reserve` passages (ranked just below, their scores discounted) may be quoted
@@ -383,7 +397,7 @@ def answer_from_passages(
     if not sentences:
         return related_reading(passages, query_vectors)
     best = sentences[0]
-    if support(best, read) < threshold and not _states_of_its_document(question, kind, best, read, store):
+    if support(best, read) < threshold and not gives_a_document_fact(question, kind, best, read, store):
         return related_reading(passages, query_vectors)
 
     chosen = choose(sentences, max_sentences)  # best first; a sentence it leans on just before it

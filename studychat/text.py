@@ -61,26 +61,3 @@ def terms_among(text: str, wanted: Iterable[str]) -> set[str]:
 def terms(text: str) -> list[str]:
     """Content-word stems of `text`, in order, as the FTS5 porter tokenizer indexes them."""
     return [stem(w) for w in content_words(text)]
-
-
-HEADING_WORDS = 8  # the most words a line without an end mark may have to be taken for a heading
-
-
-def headings(text: str, spans: list[tuple[int, int]]) -> set[int]:
-    """Indexes of the sentence spans of `text` that are headings: a Markdown heading, or in a
-    punctuated text a short line of its own without an end mark ("Side effects") between sentences
-    that have one. (A scraped page whose sentences all lack end marks has no headings by this rule.)"""
-
-    def punctuated(i: int) -> bool:
-        return text[spans[i][0] : spans[i][1]].rstrip().endswith((".", "!", "?", ":", '"', "”", ")"))
-
-    found = set()
-    for i, (start, end) in enumerate(spans):
-        line = text[start:end].strip()
-        if "\n" in line:
-            continue
-        short = len(line.split()) <= HEADING_WORDS and not punctuated(i)
-        between = (i == 0 or punctuated(i - 1)) and i + 1 < len(spans) and punctuated(i + 1)
-        if line.startswith("#") or (short and between):
-            found.add(i)
-    return found

@@ -13,13 +13,13 @@ from ingest.pipeline import discover, document_id, ingest_paths
 from studychat.settings import Settings
 from studychat.store import open_store
 
-# What the chain reaches now, less a margin: answer hit rate 0.93, refusal recall 0.83 (10 of 12),
+# What the chain reaches now, less a margin: answer hit rate 0.95, refusal recall 0.83 (10 of 12),
 # none in scope declined. The target is every out-of-scope question declined; two near-topic
 # ones (how many people in Germany have lupus, the response rate in myeloma) are not yet, so the
 # test guards today's figures and requires every plainly unrelated question, and every one the
 # documents cannot hold (no price, no company, a dose only another trial states, an acronym they
 # never use), to be declined.
-FLOOR = 0.89
+FLOOR = 0.91
 REFUSAL_FLOOR = 0.80
 MUST_DECLINE = {
     "oos-world-cup",
