@@ -21,7 +21,7 @@ import numpy as np
 from chat.retrieve import stated_elsewhere
 from studychat.schema import Answer, Citation, Passage
 from studychat.store import Store
-from studychat.text import terms, terms_among
+from studychat.text import content_words, terms, terms_among
 
 REFUSAL = "The documents do not answer this question."
 RELATED = "The closest passages are shown as related reading."
@@ -261,11 +261,8 @@ def gives_a_document_fact(
     if kind is None or kind[0] not in DOCUMENT_FACTS or not best.kind:
         return False
     asks = next(pattern for name, pattern, _ in ASKS if name == kind[0])
-    wanted = set(terms(asks.sub(" ", question)))
-    if not wanted:
-        return True
-    document = " ".join(p.text for p in store.document_chunks(passages[best.passage].document_id))
-    return terms_among(document, wanted) == wanted
+    document = [passages[best.passage].document_id]
+    return all(store.search_lexical(word, 1, document) for word in content_words(asks.sub(" ", question)))
 
 
 def headings(passage: Passage) -> set[int]:
