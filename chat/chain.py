@@ -60,6 +60,11 @@ class Query:
     failure: str = ""  # the note to show when the language model already failed on this turn
 
 
+def said_by(role: str, history: list[dict]) -> list[str]:
+    """What `role` ("user" or "assistant") said in the conversation, in order, empty turns left out."""
+    return [m["content"] for m in history if m.get("role") == role and m.get("content")]
+
+
 def condense(question: str, history: list[dict]) -> tuple[str, str]:
     """(search text, context) for a question in a conversation, without a language model.
 
@@ -67,13 +72,13 @@ def condense(question: str, history: list[dict]) -> tuple[str, str]:
     (its "it" is often what that answer was about); a question that stands on its own is searched
     alone.
     """
-    earlier = [m["content"] for m in history if m.get("role") == "user" and m.get("content")]
+    earlier = said_by("user", history)
     if not earlier:
         return question, ""
     short = len(content_words(question)) <= 2
     if not (FOLLOW_UP.search(question) or short):
         return question, ""
-    answers = [m["content"] for m in history if m.get("role") == "assistant" and m.get("content")]
+    answers = said_by("assistant", history)
     last_answer = MARKER.sub("", answers[-1]) if answers else ""
     context = " ".join([*earlier[-2:], last_answer]).strip()
     return f"{question} {context}", context
@@ -145,7 +150,7 @@ class Chain:
             threshold=self.settings.refusal_threshold,
             max_sentences=self.settings.max_answer_sentences,
             context=query.context,
-            said=" ".join(m.get("content") or "" for m in query.history if m.get("role") == "assistant"),
+            said=" ".join(said_by("assistant", query.history)),
             reserve=found.reserve,
         )
 
@@ -155,7 +160,7 @@ class Chain:
         """The offline condensing (kept for a fallback answer), then, for a turn with history,
         the model's rewrite of the question as the search and the question to answer."""
         query = self._condense(query)
-        if not any(m.get("role") == "user" and m.get("content") for m in query.history):
+        if not said_by("user", query.history):
             return query
         try:
             reply = reply_text(self.model.invoke(condense_messages(query.question, query.history)))
