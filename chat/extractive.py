@@ -19,9 +19,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from chat.retrieve import stated_elsewhere
+from chat.wording import definitions, one_edit_apart, other_forms, spelled_out, with_other_forms
 from studychat.schema import Answer, Citation, Passage
 from studychat.store import Store
-from studychat.text import content_words, terms, terms_among
+from studychat.text import STOP_WORDS, content_words, stem, terms, terms_among
 
 REFUSAL = "The documents do not answer this question."
 RELATED = "The closest passages are shown as related reading."
@@ -39,6 +40,7 @@ MONTH = r"(January|February|March|April|May|June|July|August|September|October|N
 # "5 August"): an amount.
 AMOUNT = rf"(?<![\w-])(?!(1[89]|20)\d\d\b)\d+(?:[.,]\d+)*(?!\d|,? (1[89]|20)\d\d\b| {MONTH})"
 NUMBER = rf"{AMOUNT}\s*(?:%|percent|per cent)?"
+PERCENT = rf"{AMOUNT}\s*(?:%|percent\b|per cent\b)"
 NUMBER_WORDS = r"\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|dozen|hundred|thousand)\b"
 TIME_UNIT = r"(seconds?|minutes?|hours?|days?|weeks?|months?|years?)"
 DURATION = rf"(\b\d+(?:[.,]\d+)?|{NUMBER_WORDS})[ -]{TIME_UNIT}\b(?!-old)"  # "20-year-old" is an age
@@ -54,6 +56,11 @@ ASKS = [
     ("doi", r"\b(doi|digital object identifier)\b", r"\b10\.\d{4,9}/\S+"),
     ("url", r"\b(url|link|website|web address)\b", r"https?://\S+|www\.\S+"),
     (
+        "funding",
+        r"\b(who (funded|paid for|sponsored|financed)|funding|funder|funders|sponsors?|grants?)\b",
+        r"(?i)\b(fund(ed|ing|s)?|funders?|grants?|sponsor\w*|financ\w*|supported by)\b",
+    ),
+    (
         "money",
         r"\b(cost|costs|price|priced|pay|paid|expensive|cheap|afford|reimburs\w*)\b",
         r"[$€£¥]\s?\d|\b\d[\d,.]*\s*(USD|EUR|GBP|CHF|dollars?|euros?|pounds?|million|billion)\b|\b(USD|EUR|GBP)\s?\d",
@@ -64,13 +71,8 @@ ASKS = [
         r"\b(Inc|Ltd|LLC|GmbH|AG|SA|plc|Corp|Corporation|Company|Pharma\w*|Biotech\w*|Therapeutics|Biosciences)\b",
     ),
     (
-        "funding",
-        r"\b(who (funded|paid for|sponsored|financed)|funding|funder|funders|sponsors?|grants?)\b",
-        r"(?i)\b(fund(ed|ing|s)?|funders?|grants?|sponsor\w*|financ\w*|supported by)\b",
-    ),
-    (
         "journal",
-        r"\b(which|what) (journal|publication)\b|\bjournal\b",
+        r"\b(which|what) (journal|publication)\b|\bjournal\b|\bwhere (was|were|is|are)\b.*\bpublished\b",
         r"\b(Journal|Nature|Nat [A-Z][a-z]+|Lancet|Science|Cell|NEJM|N Engl J Med|JAMA|BMJ|PLOS|Blood)\b"
         r"|\b[A-Z][a-z]+\.? [A-Z][a-z]+\.? \(?(19|20)\d\d\b",  # a citation: "Nat Med (2022)", "Ann Rheum Dis 2021"
     ),
@@ -123,6 +125,10 @@ ASKS = [
     ),
 ]
 ASKS = [(name, re.compile(asks, re.I), re.compile(answer)) for name, asks, answer in ASKS]
+COUNTED = re.compile(r"\bhow many (?:of (?:the |their |these |those )?)?([a-z]+)", re.I)  # "How many countries ...?"
+# What a question names: a word written with capitals or digits inside ("BLISS-LN", "CD19"), or a
+# capitalised word after the first ("Schett", "Germany").
+NAME = re.compile(r"(?<![\w-])(?:\w+[A-Z0-9][\w-]*|(?<=\s)[A-Z][\w-]+)")
 DOCUMENT_FACTS = {"doi", "url", "journal", "author"}  # what a document states about itself
 # A sentence that leans on the one before it ("This ...", "They ...") is quoted with it.
 LEANS_BACK = re.compile(r"^(this|these|that|those|it|they|their|such|however)\b", re.I)
@@ -134,6 +140,7 @@ ASKING = 0.5  # nor does a sentence that is itself a question ("Why did the tria
 SAID = 0.5  # a sentence an earlier answer quoted
 ANSWERED_WITHIN = 3  # sentences after a question in the text that may be its answer
 MIN_SENTENCE_WORDS = 3
+INSIDE_BREAK = re.compile(r"[.;]\s|;")
 HEADING_WORDS = 8  # the most words a line without an end mark may have to be taken for a heading
 SECOND_SENTENCE = 0.85  # a further sentence is quoted when it scores this close to the best
 
@@ -155,8 +162,20 @@ class Sentence:
 
 
 def asked_kind(question: str) -> tuple[str, re.Pattern] | None:
-    """(name, pattern) of what the question asks for, or None when it asks for nothing specific."""
-    return next(((name, answer) for name, asks, answer in ASKS if asks.search(question)), None)
+    """(name, pattern) of what the question asks for, or None when it asks for nothing specific.
+
+    "How many countries ...?" asks for a number of countries: a number followed, within a few
+    words, by "countries" ("107 sites in 21 countries"), or by another word for the counted thing
+    ("How many people ...?" is answered by "448 adults"), or a percentage. A bare number does not
+    answer it: "a 20-year-old woman" is no count of patients."""
+    kind = next(((name, answer) for name, asks, answer in ASKS if asks.search(question)), None)
+    counted = COUNTED.search(question)
+    if kind and kind[0] == "number" and counted and counted.group(1).lower() not in STOP_WORDS:
+        nouns = other_forms(counted.group(1))
+        things = "|".join(re.escape(n) for n in sorted(nouns, key=len, reverse=True))
+        count = rf"(?:{NUMBER}|{NUMBER_WORDS})(?:\s+\S+){{0,3}}?\s+(?:{things})(?!\w)"
+        kind = ("number", re.compile(rf"{count}|{PERCENT}", re.I))
+    return kind
 
 
 def idf_weights(question: str, store: Store) -> dict[str, float]:
@@ -219,8 +238,10 @@ def score_sentences(
     weights = {**context_idf, **idf}
     total = sum(weights.values()) or 1.0
 
+    defined = {acronym: long for p in passages for acronym, long in definitions(p.text).items()}
+
     def lexical(text: str) -> float:
-        return sum(weights[t] for t in terms_among(text, weights)) / total
+        return sum(weights[t] for t in terms_among(with_other_forms(text, defined), weights)) / total
 
     for sentence in sentences:
         passage = passages[sentence.passage]
@@ -265,6 +286,33 @@ def gives_a_document_fact(
     return all(store.search_lexical(word, 1, document) for word in content_words(asks.sub(" ", question)))
 
 
+def rare_words(text: str, common: frozenset[str]) -> list[str]:
+    """The words of `text` outside `common` (the embedding model's vocabulary of everyday English):
+    the names of drugs, diseases and the like ("hydroxychloroquine", "myeloma")."""
+    if not common:
+        return []
+    return [w for w in dict.fromkeys(content_words(text)) if len(w) > 3 and w.isalpha() and w not in common]
+
+
+def subject_document(
+    question: str, kind: tuple[str, re.Pattern], passages: list[Passage], common: frozenset[str]
+) -> str:
+    """The document the question is about: that of the best passage whose document's passages
+    name everything the question names ("BLISS-LN", "NORCAR-2", "Schett", "hydroxychloroquine")
+    besides what it asks for ("DOI"), else the best passage's."""
+    asks = next(pattern for name, pattern, _ in ASKS if name == kind[0])
+    rest = asks.sub(" ", question)
+    named = dict.fromkeys([*NAME.findall(rest), *rare_words(rest, common)])
+    names = [re.compile(rf"(?<!\w){re.escape(n)}(?!\w)", re.I) for n in named]
+    text: dict[str, str] = {}
+    for passage in passages:
+        text[passage.document_id] = text.get(passage.document_id, "") + "\n" + passage.text
+    return next(
+        (p.document_id for p in passages if all(n.search(text[p.document_id]) for n in names)),
+        passages[0].document_id,
+    )
+
+
 def headings(passage: Passage) -> set[int]:
     """Indexes of the passage's sentences that are headings: a Markdown heading, the document's
     title (or the start of it) repeated in its text, or in a punctuated text a short line of its
@@ -279,7 +327,14 @@ def headings(passage: Passage) -> set[int]:
     found = set()
     for i, line in enumerate(lines):
         bare = line.rstrip(".:").lower()
-        short = "\n" not in line and len(line.split()) <= HEADING_WORDS and not punctuated(i)
+        # A heading is one phrase: a line with a sentence break or a semicolon inside is a fragment
+        # of a reference or a list ("2020;383:1117-28. doi:10.1056/...").
+        short = (
+            "\n" not in line
+            and len(line.split()) <= HEADING_WORDS
+            and not punctuated(i)
+            and not INSIDE_BREAK.search(line)
+        )
         between = (i == 0 or punctuated(i - 1)) and punctuated(i + 1)
         if line.startswith("#") or (title and title.startswith(bare)) or (short and between):
             found.add(i)
@@ -297,7 +352,11 @@ def choose(sentences: list[Sentence], limit: int) -> list[Sentence]:
     best = sentences[0]
     chosen = [best]
     previous = _previous(best, sentences)
-    if previous and (LEANS_BACK.match(best.text) or len(best.text.split()) < 6 or previous.text.endswith(":")):
+    if (
+        previous
+        and not previous.heading
+        and (LEANS_BACK.match(best.text) or len(best.text.split()) < 6 or previous.text.endswith(":"))
+    ):
         chosen.insert(0, previous)
     for s in sentences[1:]:
         if len(chosen) >= limit:
@@ -324,15 +383,31 @@ def quote(passage: Passage, spans: list[tuple[int, int]]) -> str:
     return " ".join(passage.text[s:e].strip() for s, e in runs)
 
 
-def unknown_names(question: str, store: Store) -> list[str]:
-    """Acronyms in the question that no document holds: documents that never mention the FDA
-    cannot say what the FDA approved. (Capitalised words are left alone: "Nature Medicine" may be
-    written "Nat Med".)"""
-    names = [w for w in dict.fromkeys(re.findall(r"\b[A-Z][A-Z0-9-]*[A-Z][\w-]*", question)) if terms(w)]
+def never_mentioned(question: str, passages: list[Passage], store: Store) -> list[str]:
+    """What the question names that no document mentions: documents that never mention the FDA
+    cannot say what the FDA approved, nor documents that never mention hydroxychloroquine what
+    its side effects are. Those names are the question's acronyms, and its rare words (outside
+    the embedding model's vocabulary of common English); an everyday word the documents lack is
+    more likely a paraphrase. A name still counts as mentioned when the documents hold another
+    word for it (`SAME_THING`), the passages spell the acronym out, or it misspells an indexed word.
+    (Capitalised words are left alone: "Nature Medicine" may be written "Nat Med".)"""
+    acronyms = list(dict.fromkeys(w for w in re.findall(r"\b[A-Z][A-Z0-9-]*[A-Z][\w-]*", question) if terms(w)))
+    rare = rare_words(question, store.embedder.vocabulary)
+    names = acronyms + [w for w in rare if w not in {a.lower() for a in acronyms}]
     if not names:
         return []
-    frequencies, _ = store.document_frequencies([t for w in names for t in terms(w)])
-    return [w for w in names if not any(frequencies.get(t) for t in terms(w))]
+    forms = {name: terms(with_other_forms(name, {})) for name in names}
+    frequencies, _ = store.document_frequencies([t for found in forms.values() for t in found])
+    absent = [name for name in names if not any(frequencies.get(t) for t in forms[name])]
+    return [
+        name
+        for name in absent
+        if not (
+            any(spelled_out(name, p.text) for p in passages)
+            if name in acronyms
+            else any(one_edit_apart(stem(name), t) for t in store.terms_like(stem(name)))
+        )
+    ]
 
 
 def related_reading(
@@ -366,14 +441,14 @@ def answer_from_passages(
     too; they are cited only when they are."""
     if not passages:
         return Answer(text=f"{REFUSAL} There are no documents to search yet.", refused=True)
-    unknown = unknown_names(question, store)
+    unknown = never_mentioned(question, [*passages, *reserve], store)
     if unknown:
         return related_reading(passages, query_vectors, reason=f"They never mention {', '.join(unknown)}.")
     kind = asked_kind(question)
     # A thing no other sentence can stand in for must come from the document the question is
     # about: the dose another trial gave is no answer to "what dose did the lupus patients get?"
     required = kind is not None and kind[0] in REQUIRED
-    about = passages[0].document_id if required else None
+    about = subject_document(question, kind, passages, store.embedder.vocabulary) if required else None
     read = [*passages, *reserve]  # what the sentences are chosen from; `passages` stay first
     sentences = score_sentences(question, kind, context, said, query_vectors, read, store, about)
     best_shown = next((s for s in sentences if s.passage < len(passages)), None)

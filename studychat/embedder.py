@@ -80,6 +80,15 @@ class Embedder(Embeddings):
             self.backend = "torch"
             return None
 
+    @cached_property
+    def vocabulary(self) -> frozenset[str]:
+        """The whole words of the model's WordPiece vocabulary: roughly the 20,000 commonest of
+        English. A word outside it ("myeloma") is a rare one; empty when the model has no vocab.txt."""
+        vocab = self.path / "vocab.txt"
+        if not vocab.exists():
+            return frozenset()
+        return frozenset(w for w in vocab.read_text(encoding="utf-8").split() if w.isalpha())
+
     @property
     def dimension(self) -> int:
         if self.backend == "onnx" and self.onnx is not None:

@@ -27,7 +27,7 @@ import numpy as np
 from studychat.embedder import Embedder
 from studychat.schema import Chunk, Document, Passage
 from studychat.settings import Settings
-from studychat.text import content_words
+from studychat.text import TOKENIZER, content_words
 
 SCHEMA_VERSION = 2  # 2: sentence vectors kept in SQLite, chunk vectors pooled from them
 MANIFEST = "studychat.sqlite3"
@@ -157,7 +157,7 @@ class Store:
 
     def _create_tables(self) -> None:
         self.db.executescript(
-            """
+            f"""
             CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
             CREATE TABLE IF NOT EXISTS documents (
                 id TEXT PRIMARY KEY, path TEXT NOT NULL, title TEXT NOT NULL, source TEXT NOT NULL,
@@ -173,7 +173,7 @@ class Store:
             CREATE TABLE IF NOT EXISTS sentences (
                 chunk_id TEXT PRIMARY KEY, spans TEXT NOT NULL, vectors BLOB NOT NULL);
             CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(
-                text, content='chunks', content_rowid='rowid', tokenize='porter unicode61');
+                text, content='chunks', content_rowid='rowid', tokenize='{TOKENIZER}');
             CREATE VIRTUAL TABLE IF NOT EXISTS chunks_vocab USING fts5vocab(chunks_fts, 'row');
             CREATE TRIGGER IF NOT EXISTS chunks_ai AFTER INSERT ON chunks BEGIN
                 INSERT INTO chunks_fts(rowid, text) VALUES (new.rowid, new.text); END;
@@ -309,6 +309,17 @@ class Store:
             if self._total is None or self._total[0] != version:
                 self._total = (version, self.db.execute("SELECT COUNT(*) FROM chunks").fetchone()[0])
             return self._total[1]
+
+    def terms_like(self, term: str) -> list[str]:
+        """Indexed terms that begin with the same letter as `term` and are at most one letter
+        longer or shorter: what a misspelling of `term` may have meant."""
+        if not term:
+            return []
+        rows = self._query(
+            "SELECT term FROM chunks_vocab WHERE term >= ? AND term < ? AND length(term) BETWEEN ? AND ?",
+            (term[0], chr(ord(term[0]) + 1), len(term) - 1, len(term) + 1),
+        )
+        return [r[0] for r in rows]
 
     def document_frequencies(self, terms: Iterable[str]) -> tuple[dict[str, int], int]:
         """How many chunks hold each (stemmed, lower-case) term, and how many chunks there are."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import sqlite3
 import threading
 from collections.abc import Iterable
 from functools import lru_cache
@@ -14,28 +15,40 @@ STOP_WORDS = frozenset(
     myself no nor not now of off on once only or other our ours ourselves out over own same she should so
     some such than that the their theirs them themselves then there these they this those through to too
     under until up very was we were what when where which while who whom why will with would you your
-    yours yourself yourselves tell show give describe explain say said also many much please know kind""".split()
+    yours yourself yourselves tell show give describe explain say said also many much please know kind
+    s t d ll re ve m don doesn didn isn aren wasn weren hasn haven hadn wouldn shouldn couldn""".split()
 )
 WORD = re.compile(r"\w+", re.UNICODE)
 
 
+# The lexical index's tokenizer (studychat.store): words are compared by the stems it makes.
+TOKENIZER = "porter unicode61"
+
 _local = threading.local()
 
 
-def _stemmer():
-    """This thread's Porter stemmer: a snowball stemmer keeps its word in the object, so one shared
-    by the server's threads raises IndexError or returns wrong stems under concurrent questions."""
-    stemmer = getattr(_local, "stemmer", None)
-    if stemmer is None:
-        import snowballstemmer
-
-        stemmer = _local.stemmer = snowballstemmer.stemmer("porter")
-    return stemmer
+def _stemmer() -> sqlite3.Connection:
+    """This thread's stemmer: an in-memory FTS5 table with the index's tokenizer. Stemming with
+    SQLite's own Porter stemmer, not a Python one, makes a question's terms the index's terms
+    ("rheumatology" is "rheumatolog" in both; a Python Porter stemmer says "rheumatologi")."""
+    connection = getattr(_local, "stemmer", None)
+    if connection is None:
+        connection = _local.stemmer = sqlite3.connect(":memory:")
+        connection.executescript(
+            f"CREATE VIRTUAL TABLE words USING fts5(word, tokenize='{TOKENIZER}');"
+            "CREATE VIRTUAL TABLE stems USING fts5vocab(words, 'instance');"
+        )
+    return connection
 
 
 @lru_cache(maxsize=65536)
 def stem(word: str) -> str:
-    return _stemmer().stemWord(word)
+    """The index's stem of one word."""
+    connection = _stemmer()
+    connection.execute("DELETE FROM words")
+    connection.execute("INSERT INTO words(word) VALUES (?)", (word,))
+    row = connection.execute("SELECT term FROM stems ORDER BY offset LIMIT 1").fetchone()
+    return row[0] if row else word.lower()
 
 
 def content_words(text: str) -> list[str]:
