@@ -151,6 +151,7 @@ class Chain:
             max_sentences=self.settings.max_answer_sentences,
             context=query.context,
             said=" ".join(said_by("assistant", query.history)),
+            last_answer=(said_by("assistant", query.history) or [""])[-1],
             reserve=found.reserve,
         )
 

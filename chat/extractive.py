@@ -50,6 +50,7 @@ REQUIRED = {
     "money": "a price or sum of money",
     "company": "a company",
     "funding": "who funded it",
+    "journal": "a journal",
     "dose": "a dose",
 }
 ASKS = [
@@ -74,7 +75,9 @@ ASKS = [
         "journal",
         r"\b(which|what) (journal|publication)\b|\bjournal\b|\bwhere (was|were|is|are)\b.*\bpublished\b",
         r"\b(Journal|Nature|Nat [A-Z][a-z]+|Lancet|Science|Cell|NEJM|N Engl J Med|JAMA|BMJ|PLOS|Blood)\b"
-        r"|\b[A-Z][a-z]+\.? [A-Z][a-z]+\.? \(?(19|20)\d\d\b",  # a citation: "Nat Med (2022)", "Ann Rheum Dis 2021"
+        r"|\b[A-Z][a-z]+\.? [A-Z][a-z]+\.? \(?(19|20)\d\d\b"  # a citation: "Nat Med (2022)", "Ann Rheum Dis 2021"
+        # where a paper came out: "The results appeared in the journal Arthritis & Rheumatology"
+        r"|\b(published|appeared|reported) (online )?in (the )?(journal )?[A-Z]",
     ),
     (
         "author",
@@ -116,7 +119,9 @@ ASKS = [
         "reason",
         r"\b(why|what reason|for what reason|what caused|what causes|how come|rationale)\b",
         r"(?i)\b(because|due to|since|as a result|therefore|thus|so that|caused by|leads? to|owing to|reasons?|"
-        r"in order to|explanations?|explains?)\b",
+        r"in order to|explanations?|explains?)\b"
+        # a cause or a purpose: "Sunlight can make the rash worse, so wear a sunscreen", "it can harm the child"
+        r"|,\s*so\b|\b(can|may|might|could|will) (make|cause|trigger|harm|damage|prevent|protect|reduce)\b",
     ),
     (
         "place",
@@ -135,6 +140,9 @@ LEANS_BACK = re.compile(r"^(this|these|that|those|it|they|their|such|however)\b"
 
 # Weights of the sentence score, set on the evaluation set (see README: evaluation).
 W_DENSE, W_LEXICAL, W_KIND, W_PASSAGE = 0.40, 0.30, 0.30, 0.15
+# A sentence of a document the question is about: one that names everything the question names
+# ("anifrolumab", "TULIP-KIDNEY"), or for a follow-up the one the last answer quoted.
+W_SUBJECT = 0.2
 HEADING = 0.5  # a title or heading names a topic; it rarely answers a question about it
 ASKING = 0.5  # nor does a sentence that is itself a question ("Why did the trials fail?")
 SAID = 0.5  # a sentence an earlier answer quoted
@@ -166,15 +174,16 @@ def asked_kind(question: str) -> tuple[str, re.Pattern] | None:
 
     "How many countries ...?" asks for a number of countries: a number followed, within a few
     words, by "countries" ("107 sites in 21 countries"), or by another word for the counted thing
-    ("How many people ...?" is answered by "448 adults"), or a percentage. A bare number does not
-    answer it: "a 20-year-old woman" is no count of patients."""
+    ("How many people ...?" is answered by "448 adults"), or for people a percentage. A bare
+    number does not answer it: "a 20-year-old woman" is no count of patients."""
     kind = next(((name, answer) for name, asks, answer in ASKS if asks.search(question)), None)
     counted = COUNTED.search(question)
     if kind and kind[0] == "number" and counted and counted.group(1).lower() not in STOP_WORDS:
         nouns = other_forms(counted.group(1))
         things = "|".join(re.escape(n) for n in sorted(nouns, key=len, reverse=True))
         count = rf"(?:{NUMBER}|{NUMBER_WORDS})(?:\s+\S+){{0,3}}?\s+(?:{things})(?!\w)"
-        kind = ("number", re.compile(rf"{count}|{PERCENT}", re.I))
+        of_people = "patient" in nouns  # a share of patients is given as a percentage too
+        kind = ("number", re.compile(rf"{count}|{PERCENT}" if of_people else count, re.I))
     return kind
 
 
@@ -221,13 +230,15 @@ def score_sentences(
     passages: list[Passage],
     store: Store,
     about: str | None = None,
+    subject: frozenset[str] = frozenset(),
 ) -> list[Sentence]:
     """Every sentence of the passages, scored as an answer to the question, best first.
 
     `kind` is what the question asks for (`asked_kind`); when `about` names a document, only its
     sentences count as stating it. `context` is what the conversation was about (for follow-ups);
     it counts for less than the question itself. `said` is what the answers so far said: a
-    sentence quoted there already is not the news the next question asks for.
+    sentence quoted there already is not the news the next question asks for. `subject` holds
+    the documents the question is about (`subject_documents`).
     """
     sentences = split_sentences(passages, query_vectors)
     said = " ".join(said.split())
@@ -262,14 +273,31 @@ def score_sentences(
             * (ASKING if sentence.text.rstrip().endswith("?") else 1.0)
             * (SAID if said and " ".join(sentence.text.split()) in said else 1.0)
         )
-        sentence.score = _score(sentence, passage)
+        sentence.score = _score(sentence, passage, passage.document_id in subject)
     return sorted(sentences, key=lambda s: -s.score)
 
 
-def _score(sentence: Sentence, passage: Passage) -> float:
+def _score(sentence: Sentence, passage: Passage, on_subject: bool = False) -> float:
     return sentence.weight * (
-        W_DENSE * sentence.dense + W_LEXICAL * sentence.lexical + W_KIND * sentence.kind + W_PASSAGE * passage.score
+        W_DENSE * sentence.dense
+        + W_LEXICAL * sentence.lexical
+        + W_KIND * sentence.kind
+        + W_PASSAGE * passage.score
+        + W_SUBJECT * on_subject
     )
+
+
+def quoted_document(answer: str, store: Store) -> str | None:
+    """The document that holds the sentences an earlier answer quoted, if any still does."""
+    for quote in re.split(r"\s*\[\d+\]\s*", answer):
+        quote = " ".join(quote.split())
+        if len(quote.split()) < MIN_SENTENCE_WORDS:
+            continue
+        found = store.passages([chunk_id for chunk_id, _ in store.search_lexical(quote, 3)])
+        for passage in found.values():
+            if quote in " ".join(passage.text.split()):
+                return passage.document_id
+    return None
 
 
 def gives_a_document_fact(
@@ -294,23 +322,32 @@ def rare_words(text: str, common: frozenset[str]) -> list[str]:
     return [w for w in dict.fromkeys(content_words(text)) if len(w) > 3 and w.isalpha() and w not in common]
 
 
-def subject_document(
-    question: str, kind: tuple[str, re.Pattern], passages: list[Passage], common: frozenset[str]
-) -> str:
-    """The document the question is about: that of the best passage whose document's passages
-    name everything the question names ("BLISS-LN", "NORCAR-2", "Schett", "hydroxychloroquine")
-    besides what it asks for ("DOI"), else the best passage's."""
-    asks = next(pattern for name, pattern, _ in ASKS if name == kind[0])
-    rest = asks.sub(" ", question)
-    named = dict.fromkeys([*NAME.findall(rest), *rare_words(rest, common)])
-    names = [re.compile(rf"(?<!\w){re.escape(n)}(?!\w)", re.I) for n in named]
-    text: dict[str, str] = {}
-    for passage in passages:
-        text[passage.document_id] = text.get(passage.document_id, "") + "\n" + passage.text
-    return next(
-        (p.document_id for p in passages if all(n.search(text[p.document_id]) for n in names)),
-        passages[0].document_id,
-    )
+def naming_documents(
+    question: str, kind: tuple[str, re.Pattern] | None, passages: list[Passage], store: Store
+) -> list[str]:
+    """The passages' documents that name everything the question names ("BLISS-LN", "NORCAR-2",
+    "Schett", "hydroxychloroquine") besides what it asks for ("DOI"), best passage's first; all of
+    them when the question names nothing."""
+    documents = list(dict.fromkeys(p.document_id for p in passages))
+    if kind is not None:
+        question = next(pattern for name, pattern, _ in ASKS if name == kind[0]).sub(" ", question)
+    names = list(dict.fromkeys([*NAME.findall(question), *rare_words(question, store.embedder.vocabulary)]))
+    if not names:
+        return documents
+    return [d for d in documents if all(store.search_lexical(name, 1, [d]) for name in names)]
+
+
+def subject_documents(
+    question: str, kind: tuple[str, re.Pattern] | None, read: list[Passage], store: Store, last_answer: str = ""
+) -> frozenset[str]:
+    """The documents the question is about, when some are and others are not: for a follow-up the
+    one the last answer quoted (the question most likely asks about the same people and things),
+    else those that name everything the question names."""
+    followed = quoted_document(last_answer, store) if last_answer else None
+    if followed:
+        return frozenset({followed})
+    naming = naming_documents(question, kind, read, store)
+    return frozenset(naming) if 0 < len(naming) < len({p.document_id for p in read}) else frozenset()
 
 
 def headings(passage: Passage) -> set[int]:
@@ -434,6 +471,7 @@ def answer_from_passages(
     max_sentences: int,
     context: str = "",
     said: str = "",
+    last_answer: str = "",
     reserve: Sequence[Passage] = (),
 ) -> Answer:
     """A verbatim, cited answer from the passages, or a refusal showing them as related reading.
@@ -448,16 +486,17 @@ def answer_from_passages(
     # A thing no other sentence can stand in for must come from the document the question is
     # about: the dose another trial gave is no answer to "what dose did the lupus patients get?"
     required = kind is not None and kind[0] in REQUIRED
-    about = subject_document(question, kind, passages, store.embedder.vocabulary) if required else None
+    about = next(iter(naming_documents(question, kind, passages, store)), passages[0].document_id) if required else None
     read = [*passages, *reserve]  # what the sentences are chosen from; `passages` stay first
-    sentences = score_sentences(question, kind, context, said, query_vectors, read, store, about)
+    subject = subject_documents(question, kind, read, store, last_answer if context else "")
+    sentences = score_sentences(question, kind, context, said, query_vectors, read, store, about, subject)
     best_shown = next((s for s in sentences if s.passage < len(passages)), None)
     if kind and best_shown and not best_shown.kind:  # what the question asks for may stand elsewhere
         extra = stated_elsewhere(kind[1], passages, query_vectors, store)
         if extra:
             added = {p.chunk_id for p in extra}
             read = [*passages, *extra, *(p for p in reserve if p.chunk_id not in added)]
-            sentences = score_sentences(question, kind, context, said, query_vectors, read, store, about)
+            sentences = score_sentences(question, kind, context, said, query_vectors, read, store, about, subject)
     if required and not any(s.kind for s in sentences):
         elsewhere = any(kind[1].search(p.text) for p in read if p.document_id != about)
         reason = (

@@ -111,15 +111,29 @@ def with_other_forms(text: str, defined: dict[str, str]) -> str:
     each defined acronym it uses, the acronym of each long form it spells out, and the other
     words for each lay or clinical term (`SAME_THING`). "CRS" then also reads as "cytokine release
     syndrome", and "adverse events" as "side effects"."""
-    extra = []
-    for found in {" ".join(m.lower().split()) for m in SAME_THING_FORMS.findall(text)}:
-        extra.extend(_GROUP_OF[found])
-    for acronym, long_form in defined.items():
-        if re.search(rf"(?<!\w){acronym}(?!\w)", text):
-            extra.append(long_form)
-        elif long_form.lower() in text.lower():
-            extra.append(acronym)
+    extra = list(_same_things(text))
+    if defined:
+        used = set(_acronyms(tuple(defined)).findall(text))
+        lower = text.lower()
+        for acronym, long_form in defined.items():
+            if acronym in used:
+                extra.append(long_form)
+            elif long_form.lower() in lower:
+                extra.append(acronym)
     return f"{text} {' '.join(extra)}" if extra else text
+
+
+@lru_cache(maxsize=65536)
+def _same_things(text: str) -> tuple[str, ...]:
+    """Every form of each `SAME_THING` group `text` holds a form of (sentences recur between
+    questions, so this is remembered)."""
+    found = {" ".join(m.lower().split()) for m in SAME_THING_FORMS.findall(text)}
+    return tuple(form for group in dict.fromkeys(_GROUP_OF[f] for f in found) for form in group)
+
+
+@lru_cache(maxsize=1024)
+def _acronyms(acronyms: tuple[str, ...]) -> re.Pattern:
+    return re.compile(r"(?<!\w)(" + "|".join(map(re.escape, acronyms)) + r")(?!\w)")
 
 
 def spelled_out(acronym: str, text: str) -> bool:

@@ -34,6 +34,8 @@ UI_ACTION = re.compile(
     r"|whatsapp|email|e-mail))*$",
     re.IGNORECASE,
 )
+# Between the labels of a bar of buttons: a wide gap, a bar or dot, or a colon ("Share:  Facebook")
+UI_SEPARATOR = re.compile(r"\s{2,}|\s[|·•]\s|:\s+")
 # A heading that introduces a list of links to other pages ("Related articles", "Most read")
 LINK_LIST_HEADING = re.compile(
     r"^(related|recommended|popular|trending|most (read|popular|viewed|shared)|more (from|in|on|stories|articles|news)"
@@ -76,6 +78,13 @@ UI_LINES = {
     "follow us",
     "newsletter",
     "top",
+    "facebook",
+    "twitter",
+    "x",
+    "linkedin",
+    "whatsapp",
+    "reddit",
+    "copy link",
 }
 LEGAL = [
     r"\bwarrant(?:y|ies)\b",
@@ -162,11 +171,13 @@ def is_menu_item(line: str) -> bool:
 
 
 def is_ui_line(line: str) -> bool:
-    """A button or label of the page ("Share", "Print this page", "Contact Us"), not text."""
-    if words(line) > 5 or line.rstrip().endswith(tuple(TERMINAL)) or not line[:1].isupper():
+    """Buttons or labels of the page ("Share", "Print this page", "Sign in    Register", "Share
+    this article:  Facebook  Twitter"), not text."""
+    if words(line) > 12 or line.rstrip().endswith(tuple(TERMINAL)) or not line[:1].isupper():
         return False
-    bare = re.sub(r"[^\w\s-]", "", line).strip().lower()
-    return bare in UI_LINES or bool(UI_ACTION.match(bare))
+    items = [re.sub(r"[^\w\s-]", "", item).strip().lower() for item in UI_SEPARATOR.split(line)]
+    items = [item for item in items if item]
+    return bool(items) and all(item in UI_LINES or UI_ACTION.match(item) for item in items)
 
 
 def is_link_bar(line: str) -> bool:

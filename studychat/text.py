@@ -6,7 +6,6 @@ import re
 import sqlite3
 import threading
 from collections.abc import Iterable
-from functools import lru_cache
 
 STOP_WORDS = frozenset(
     """a about above after again against all am an and any are as at be because been before being below
@@ -41,14 +40,33 @@ def _stemmer() -> sqlite3.Connection:
     return connection
 
 
-@lru_cache(maxsize=65536)
+STEMS_KEPT = 200_000  # words whose stems are remembered; past that the memory starts afresh
+_stems: dict[str, str] = {}
+
+
+def stems(words: list[str]) -> list[str]:
+    """The index's stem of each word. Words not stemmed before go to SQLite together, in one
+    round trip; stems are remembered (shared by the server's threads, so read once, then used)."""
+    known = {w: _stems.get(w) for w in dict.fromkeys(words)}
+    missing = [w for w, found in known.items() if found is None]
+    if missing:
+        connection = _stemmer()
+        connection.execute("DELETE FROM words")
+        connection.executemany("INSERT INTO words(rowid, word) VALUES (?, ?)", enumerate(missing, 1))
+        first: dict[int, str] = {}
+        for row, term in connection.execute("SELECT doc, term FROM stems ORDER BY doc, offset"):
+            first.setdefault(row, term)  # a word the tokenizer splits in two keeps its first part
+        fresh = {w: first.get(i, w.lower()) for i, w in enumerate(missing, 1)}
+        known.update(fresh)
+        if len(_stems) + len(fresh) > STEMS_KEPT:
+            _stems.clear()
+        _stems.update(fresh)
+    return [known[w] for w in words]
+
+
 def stem(word: str) -> str:
     """The index's stem of one word."""
-    connection = _stemmer()
-    connection.execute("DELETE FROM words")
-    connection.execute("INSERT INTO words(word) VALUES (?)", (word,))
-    row = connection.execute("SELECT term FROM stems ORDER BY offset LIMIT 1").fetchone()
-    return row[0] if row else word.lower()
+    return stems([word])[0]
 
 
 def content_words(text: str) -> list[str]:
@@ -67,10 +85,9 @@ def terms_among(text: str, wanted: Iterable[str]) -> set[str]:
     prefixes = tuple({t[:2] for t in wanted})
     if not prefixes:
         return set()
-    found = {stem(w) for w in content_words(text) if w.startswith(prefixes)}
-    return found.intersection(wanted)
+    return set(stems([w for w in content_words(text) if w.startswith(prefixes)])).intersection(wanted)
 
 
 def terms(text: str) -> list[str]:
     """Content-word stems of `text`, in order, as the FTS5 porter tokenizer indexes them."""
-    return [stem(w) for w in content_words(text)]
+    return stems(content_words(text))

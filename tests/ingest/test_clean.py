@@ -220,3 +220,18 @@ def test_short_headings_inside_an_article_are_kept():
     cleaned = clean(text)
     assert cleaned.text.split("\n\n") == text.split("\n\n")
     assert cleaned.title == "Study design"
+
+
+def test_a_bar_of_buttons_on_one_line_is_gone_and_the_headline_is_the_title():
+    page = (
+        "Sign in    Register\n\n"
+        "Kidney trial of a new lupus drug meets its goal, phase 3 results show\n\n"
+        "Share this article:  Facebook  Twitter  LinkedIn  Email\n\n"
+        "The trial enrolled 448 adults with active lupus nephritis at 107 sites in 21 countries, and more of them\n"
+        "reached a kidney response with the drug than with placebo."
+    )
+    cleaned = clean(page)
+    for gone in ["Sign in", "Register", "Share this article", "Facebook", "LinkedIn"]:
+        assert gone not in cleaned.text, gone
+    assert cleaned.title == "Kidney trial of a new lupus drug meets its goal, phase 3 results show"
+    assert "enrolled 448 adults" in cleaned.text
