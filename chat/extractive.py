@@ -134,6 +134,7 @@ COUNTED = re.compile(r"\bhow many (?:of (?:the |their |these |those )?)?([a-z]+)
 # What a question names: a word written with capitals or digits inside ("BLISS-LN", "CD19"), or a
 # capitalised word after the first ("Schett", "Germany").
 NAME = re.compile(r"(?<![\w-])(?:\w+[A-Z0-9][\w-]*|(?<=\s)[A-Z][\w-]+)")
+NAMING_CHUNKS = 1000
 DOCUMENT_FACTS = {"doi", "url", "journal", "author"}  # what a document states about itself
 # A sentence that leans on the one before it ("This ...", "They ...") is quoted with it.
 LEANS_BACK = re.compile(r"^(this|these|that|those|it|they|their|such|however)\b", re.I)
@@ -327,27 +328,18 @@ def naming_documents(
 ) -> list[str]:
     """The passages' documents that name everything the question names ("BLISS-LN", "NORCAR-2",
     "Schett", "hydroxychloroquine") besides what it asks for ("DOI"), best passage's first; all of
-    them when the question names nothing."""
+    them when the question names nothing. A name found in more than `NAMING_CHUNKS` chunks names
+    no document in particular and is left out."""
     documents = list(dict.fromkeys(p.document_id for p in passages))
     if kind is not None:
         question = next(pattern for name, pattern, _ in ASKS if name == kind[0]).sub(" ", question)
     names = list(dict.fromkeys([*NAME.findall(question), *rare_words(question, store.embedder.vocabulary)]))
-    if not names:
-        return documents
-    return [d for d in documents if all(store.search_lexical(name, 1, [d]) for name in names)]
-
-
-def subject_documents(
-    question: str, kind: tuple[str, re.Pattern] | None, read: list[Passage], store: Store, last_answer: str = ""
-) -> frozenset[str]:
-    """The documents the question is about, when some are and others are not: for a follow-up the
-    one the last answer quoted (the question most likely asks about the same people and things),
-    else those that name everything the question names."""
-    followed = quoted_document(last_answer, store) if last_answer else None
-    if followed:
-        return frozenset({followed})
-    naming = naming_documents(question, kind, read, store)
-    return frozenset(naming) if 0 < len(naming) < len({p.document_id for p in read}) else frozenset()
+    frequencies, _ = store.document_frequencies([t for name in names for t in terms(name)])
+    naming = set(documents)
+    for name in names:
+        if min((frequencies.get(t, 0) for t in terms(name)), default=0) <= NAMING_CHUNKS:
+            naming &= store.documents_with(name, sorted(naming))
+    return [d for d in documents if d in naming]
 
 
 def headings(passage: Passage) -> set[int]:
@@ -483,24 +475,32 @@ def answer_from_passages(
     if unknown:
         return related_reading(passages, query_vectors, reason=f"They never mention {', '.join(unknown)}.")
     kind = asked_kind(question)
-    # A thing no other sentence can stand in for must come from the document the question is
-    # about: the dose another trial gave is no answer to "what dose did the lupus patients get?"
-    required = kind is not None and kind[0] in REQUIRED
-    about = next(iter(naming_documents(question, kind, passages, store)), passages[0].document_id) if required else None
     read = [*passages, *reserve]  # what the sentences are chosen from; `passages` stay first
-    subject = subject_documents(question, kind, read, store, last_answer if context else "")
+    # The document the question is about: for a follow-up the one the last answer quoted, else
+    # the best one that names what the question names. Its sentences count for more.
+    naming = naming_documents(question, kind, read, store)
+    followed = quoted_document(last_answer, store) if context and last_answer else None
+    main = followed or (naming[0] if naming else passages[0].document_id)
+    subject = frozenset({followed} if followed else naming if len(naming) < len({p.document_id for p in read}) else ())
+    # A thing no other sentence can stand in for must come from that document: the dose another
+    # trial gave is no answer to "what dose did the lupus patients get?"
+    required = kind is not None and kind[0] in REQUIRED
+    about = main if required else None
     sentences = score_sentences(question, kind, context, said, query_vectors, read, store, about, subject)
     best_shown = next((s for s in sentences if s.passage < len(passages)), None)
-    if kind and best_shown and not best_shown.kind:  # what the question asks for may stand elsewhere
-        extra = stated_elsewhere(kind[1], passages, query_vectors, store)
+    # What the question asks for may stand elsewhere in the document: look there when the best
+    # sentence lacks it, or holds it with too little support to be the answer.
+    if kind and best_shown and (not best_shown.kind or support(best_shown, read) < threshold):
+        extra = stated_elsewhere(kind[1], main, passages, query_vectors, store)
         if extra:
             added = {p.chunk_id for p in extra}
             read = [*passages, *extra, *(p for p in reserve if p.chunk_id not in added)]
             sentences = score_sentences(question, kind, context, said, query_vectors, read, store, about, subject)
     if required and not any(s.kind for s in sentences):
         elsewhere = any(kind[1].search(p.text) for p in read if p.document_id != about)
+        title = next(p.title for p in read if p.document_id == about)
         reason = (
-            f"The document closest to the question, “{passages[0].title}”, does not state {REQUIRED[kind[0]]}."
+            f"The document closest to the question, “{title}”, does not state {REQUIRED[kind[0]]}."
             if elsewhere
             else f"None of the passages found states {REQUIRED[kind[0]]}."
         )

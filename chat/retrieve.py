@@ -80,15 +80,21 @@ def retrieve(
 
 
 def stated_elsewhere(
-    pattern: re.Pattern, passages: list[Passage], query_vectors: np.ndarray, store: Store, limit: int = 3
+    pattern: re.Pattern,
+    document_id: str,
+    passages: list[Passage],
+    query_vectors: np.ndarray,
+    store: Store,
+    limit: int = 3,
 ) -> list[Passage]:
-    """More passages of the best passage's document that state what the question asks for (a
-    journal, a DOI, a date), for when the best sentence found does not: such facts often stand in
-    a reference list or a header that shares no words or meaning with the question. Of the chunks
-    that match `pattern`, the `limit` whose matching sentence is nearest the question."""
+    """More passages of the document that state what the question asks for (a journal, a DOI, a
+    date), for when the best sentence found does not: such facts often stand in a reference list
+    or a header that shares no words or meaning with the question. Of the chunks that match
+    `pattern` and are not among `passages`, the `limit` whose matching sentence is nearest the
+    question."""
     if not passages:
         return []
-    chunks = store.document_chunks(passages[0].document_id)
+    chunks = store.document_chunks(document_id)
     if len(chunks) > SCAN_HEAD + SCAN_TAIL:  # a long document's own facts stand in its header or references
         chunks = chunks[:SCAN_HEAD] + chunks[-SCAN_TAIL:]
     shown = {p.chunk_id for p in passages}

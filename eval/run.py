@@ -1,7 +1,8 @@
 """The evaluation: our chain and the plain LangChain tutorial pipeline on the same questions.
 
 Both pipelines index the same files in fresh temp folders: the seed article plus the documents in
-`eval/documents/` (a distractor on a near topic and two related ones). The tutorial pipeline is
+`eval/documents/` (a near-topic distractor, and four related ones: a drug article, a trial news
+page, a hospital guideline and a patient leaflet). The tutorial pipeline is
 RecursiveCharacterTextSplitter(1000, 200) over the raw, uncleaned text (the tutorial does not
 clean), the same embedding model, Chroma, dense top-4; its "answer" is the four chunks joined,
 and it searches with the question alone (no history). It has no refusal of its own, so it is given

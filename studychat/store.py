@@ -310,14 +310,28 @@ class Store:
                 self._total = (version, self.db.execute("SELECT COUNT(*) FROM chunks").fetchone()[0])
             return self._total[1]
 
+    def documents_with(self, words: str, document_ids: list[str]) -> set[str]:
+        """Which of the documents hold all of `words` in one chunk (found through the lexical index,
+        unranked: one query however many documents)."""
+        query = fts_query(words, "AND")
+        if not query or not document_ids:
+            return set()
+        rows = self._query(
+            f"""SELECT DISTINCT document_id FROM chunks WHERE document_id IN ({",".join("?" * len(document_ids))})
+                AND rowid IN (SELECT rowid FROM chunks_fts WHERE chunks_fts MATCH ?)""",
+            [*document_ids, query],
+        )
+        return {r[0] for r in rows}
+
     def terms_like(self, term: str) -> list[str]:
-        """Indexed terms that begin with the same letter as `term` and are at most one letter
+        """Indexed terms that begin with the same two letters as `term` and are at most one letter
         longer or shorter: what a misspelling of `term` may have meant."""
-        if not term:
+        if len(term) < 2:
             return []
+        prefix = term[:2]
         rows = self._query(
             "SELECT term FROM chunks_vocab WHERE term >= ? AND term < ? AND length(term) BETWEEN ? AND ?",
-            (term[0], chr(ord(term[0]) + 1), len(term) - 1, len(term) + 1),
+            (prefix, prefix[0] + chr(ord(prefix[1]) + 1), len(term) - 1, len(term) + 1),
         )
         return [r[0] for r in rows]
 
