@@ -134,22 +134,24 @@ COUNTED = re.compile(r"\bhow many (?:of (?:the |their |these |those )?)?([a-z]+)
 # What a question names: a word written with capitals or digits inside ("BLISS-LN", "CD19"), or a
 # capitalised word after the first ("Schett", "Germany").
 NAME = re.compile(r"(?<![\w-])(?:\w+[A-Z0-9][\w-]*|(?<=\s)[A-Z][\w-]+)")
-NAMING_CHUNKS = 1000
+NAMING_CHUNKS = 1000  # a name found in more chunks than this picks out no document in particular
 DOCUMENT_FACTS = {"doi", "url", "journal", "author"}  # what a document states about itself
 # A sentence that leans on the one before it ("This ...", "They ...") is quoted with it.
 LEANS_BACK = re.compile(r"^(this|these|that|those|it|they|their|such|however)\b", re.I)
 
 # Weights of the sentence score, set on the evaluation set (see README: evaluation).
 W_DENSE, W_LEXICAL, W_KIND, W_PASSAGE = 0.40, 0.30, 0.30, 0.15
-# A sentence of a document the question is about: one that names everything the question names
-# ("anifrolumab", "TULIP-KIDNEY"), or for a follow-up the one the last answer quoted.
-W_SUBJECT = 0.2
+# A sentence of a document the question is about counts for more: for a follow-up, the document
+# the last answer quoted (what "they" most likely means); else one that names everything the
+# question names ("anifrolumab", "TULIP-KIDNEY"), weaker evidence: a name may be spelled otherwise
+# in the document that answers ("base-64" for "base64").
+W_FOLLOWED, W_NAMED = 0.2, 0.1
 HEADING = 0.5  # a title or heading names a topic; it rarely answers a question about it
 ASKING = 0.5  # nor does a sentence that is itself a question ("Why did the trials fail?")
 SAID = 0.5  # a sentence an earlier answer quoted
 ANSWERED_WITHIN = 3  # sentences after a question in the text that may be its answer
 MIN_SENTENCE_WORDS = 3
-INSIDE_BREAK = re.compile(r"[.;]\s|;")
+INSIDE_BREAK = re.compile(r"[.;]\s|;")  # a sentence break or semicolon inside a line: not a heading
 HEADING_WORDS = 8  # the most words a line without an end mark may have to be taken for a heading
 SECOND_SENTENCE = 0.85  # a further sentence is quoted when it scores this close to the best
 
@@ -231,15 +233,15 @@ def score_sentences(
     passages: list[Passage],
     store: Store,
     about: str | None = None,
-    subject: frozenset[str] = frozenset(),
+    subject: dict[str, float] | None = None,
 ) -> list[Sentence]:
     """Every sentence of the passages, scored as an answer to the question, best first.
 
     `kind` is what the question asks for (`asked_kind`); when `about` names a document, only its
     sentences count as stating it. `context` is what the conversation was about (for follow-ups);
     it counts for less than the question itself. `said` is what the answers so far said: a
-    sentence quoted there already is not the news the next question asks for. `subject` holds
-    the documents the question is about (`subject_documents`).
+    sentence quoted there already is not the news the next question asks for. Sentences of the
+    `subject` documents, those the question is about, score more by as much as it says.
     """
     sentences = split_sentences(passages, query_vectors)
     said = " ".join(said.split())
@@ -274,17 +276,13 @@ def score_sentences(
             * (ASKING if sentence.text.rstrip().endswith("?") else 1.0)
             * (SAID if said and " ".join(sentence.text.split()) in said else 1.0)
         )
-        sentence.score = _score(sentence, passage, passage.document_id in subject)
+        sentence.score = _score(sentence, passage) + (subject or {}).get(passage.document_id, 0.0)
     return sorted(sentences, key=lambda s: -s.score)
 
 
-def _score(sentence: Sentence, passage: Passage, on_subject: bool = False) -> float:
+def _score(sentence: Sentence, passage: Passage) -> float:
     return sentence.weight * (
-        W_DENSE * sentence.dense
-        + W_LEXICAL * sentence.lexical
-        + W_KIND * sentence.kind
-        + W_PASSAGE * passage.score
-        + W_SUBJECT * on_subject
+        W_DENSE * sentence.dense + W_LEXICAL * sentence.lexical + W_KIND * sentence.kind + W_PASSAGE * passage.score
     )
 
 
@@ -481,7 +479,10 @@ def answer_from_passages(
     naming = naming_documents(question, kind, read, store)
     followed = quoted_document(last_answer, store) if context and last_answer else None
     main = followed or (naming[0] if naming else passages[0].document_id)
-    subject = frozenset({followed} if followed else naming if len(naming) < len({p.document_id for p in read}) else ())
+    if followed:
+        subject = {followed: W_FOLLOWED}
+    else:  # naming all of them (or the question names nothing) tells them apart no more
+        subject = dict.fromkeys(naming, W_NAMED) if len(naming) < len({p.document_id for p in read}) else {}
     # A thing no other sentence can stand in for must come from that document: the dose another
     # trial gave is no answer to "what dose did the lupus patients get?"
     required = kind is not None and kind[0] in REQUIRED
@@ -489,8 +490,17 @@ def answer_from_passages(
     sentences = score_sentences(question, kind, context, said, query_vectors, read, store, about, subject)
     best_shown = next((s for s in sentences if s.passage < len(passages)), None)
     # What the question asks for may stand elsewhere in the document: look there when the best
-    # sentence lacks it, or holds it with too little support to be the answer.
-    if kind and best_shown and (not best_shown.kind or support(best_shown, read) < threshold):
+    # sentence lacks it, holds it with too little support to be the answer, or is from another
+    # document than the one the question is about.
+    if (
+        kind
+        and best_shown
+        and (
+            not best_shown.kind
+            or support(best_shown, read) < threshold
+            or (subject and read[best_shown.passage].document_id not in subject)
+        )
+    ):
         extra = stated_elsewhere(kind[1], main, passages, query_vectors, store)
         if extra:
             added = {p.chunk_id for p in extra}
@@ -498,9 +508,9 @@ def answer_from_passages(
             sentences = score_sentences(question, kind, context, said, query_vectors, read, store, about, subject)
     if required and not any(s.kind for s in sentences):
         elsewhere = any(kind[1].search(p.text) for p in read if p.document_id != about)
-        title = next(p.title for p in read if p.document_id == about)
+        title = next((p.title for p in read if p.document_id == about), about)
         reason = (
-            f"The document closest to the question, “{title}”, does not state {REQUIRED[kind[0]]}."
+            f"The document the question is about, “{title}”, does not state {REQUIRED[kind[0]]}."
             if elsewhere
             else f"None of the passages found states {REQUIRED[kind[0]]}."
         )

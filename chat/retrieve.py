@@ -133,7 +133,7 @@ def _searcher() -> ThreadPoolExecutor:
 def drop_near_duplicates(passages: list[Passage], limit: int) -> list[Passage]:
     """The first `limit` passages, best first, keeping the better of passages whose words mostly
     coincide (overlapping chunks, copies of a document)."""
-    kept: list[tuple[Passage, set[str]]] = []
+    kept: list[tuple[Passage, frozenset[str]]] = []
     for passage in passages:
         words = content_word_set(passage.text)
         if all(_overlap(words, other) < NEAR_DUPLICATE for _, other in kept):
@@ -157,5 +157,5 @@ def diversify(passages: list[Passage], k: int) -> list[Passage]:
     return chosen
 
 
-def _overlap(a: set[str], b: set[str]) -> float:
+def _overlap(a: frozenset[str], b: frozenset[str]) -> float:
     return len(a & b) / min(len(a), len(b)) if a and b else 0.0

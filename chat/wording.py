@@ -1,5 +1,5 @@
 """Different words for the same thing: an acronym and the words it stands for, a lay word and
-the clinical one.
+the clinical one, a word and its misspelling.
 
 Clinical texts define an acronym once ("cytokine release syndrome (CRS)") and then use it alone,
 and say "adverse events" where a reader asks about "side effects". So the answerer reads a

@@ -6,6 +6,7 @@ import re
 import sqlite3
 import threading
 from collections.abc import Iterable
+from functools import lru_cache
 
 STOP_WORDS = frozenset(
     """a about above after again against all am an and any are as at be because been before being below
@@ -74,9 +75,11 @@ def content_words(text: str) -> list[str]:
     return [w for w in WORD.findall(text.lower()) if w not in STOP_WORDS]
 
 
-def content_word_set(text: str) -> set[str]:
-    """The distinct content words of `text` (no stems): a cheap fingerprint for near-duplicates."""
-    return set(WORD.findall(text.lower())) - STOP_WORDS
+@lru_cache(maxsize=8192)
+def content_word_set(text: str) -> frozenset[str]:
+    """The distinct content words of `text` (no stems): a cheap fingerprint for near-duplicates,
+    remembered for the chunks that come back question after question."""
+    return frozenset(WORD.findall(text.lower())) - STOP_WORDS
 
 
 def terms_among(text: str, wanted: Iterable[str]) -> set[str]:
