@@ -29,6 +29,7 @@ from studychat.schema import Chunk, Document, Passage
 from studychat.settings import Settings
 from studychat.text import TOKENIZER, content_words
 
+FREQUENCIES_KEPT = 100_000  # terms whose chunk counts are remembered between writes
 SCHEMA_VERSION = 2  # 2: sentence vectors kept in SQLite, chunk vectors pooled from them
 MANIFEST = "studychat.sqlite3"
 LOCK = "writer.lock"
@@ -141,6 +142,7 @@ class Store:
         self.db.row_factory = sqlite3.Row
         self._vectors = None
         self._total: tuple[tuple[int, int], int] | None = None
+        self._frequencies: tuple[tuple[int, int] | None, dict[str, int]] = (None, {})
         try:
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA synchronous=NORMAL")
@@ -336,13 +338,24 @@ class Store:
         return [r[0] for r in rows]
 
     def document_frequencies(self, terms: Iterable[str]) -> tuple[dict[str, int], int]:
-        """How many chunks hold each (stemmed, lower-case) term, and how many chunks there are."""
+        """How many chunks hold each (stemmed, lower-case) term, those that any do, and how many
+        chunks there are. Remembered until the next write, like the count: one answer asks for the
+        same terms several times."""
         terms = list(dict.fromkeys(terms))
         total = self._chunk_total()
-        if not terms:
-            return {}, total
-        rows = self._query(f"SELECT term, doc FROM chunks_vocab WHERE term IN ({','.join('?' * len(terms))})", terms)
-        return {r[0]: r[1] for r in rows}, total
+        with self._db_lock:
+            version = self._total[0] if self._total else None
+            if self._frequencies[0] != version or len(self._frequencies[1]) > FREQUENCIES_KEPT:
+                self._frequencies = (version, {})
+            known = self._frequencies[1]
+        missing = [t for t in terms if t not in known]
+        if missing:
+            rows = self._query(
+                f"SELECT term, doc FROM chunks_vocab WHERE term IN ({','.join('?' * len(missing))})", missing
+            )
+            found = {r[0]: r[1] for r in rows}
+            known.update({t: found.get(t, 0) for t in missing})
+        return {t: known[t] for t in terms if known[t]}, total
 
     # ---- Chroma: vectors ---------------------------------------------------------------------
 
