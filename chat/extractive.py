@@ -184,7 +184,8 @@ def asked_kind(question: str) -> tuple[str, re.Pattern] | None:
     if kind and kind[0] == "number" and counted and counted.group(1).lower() not in STOP_WORDS:
         nouns = other_forms(counted.group(1))
         things = "|".join(re.escape(n) for n in sorted(nouns, key=len, reverse=True))
-        count = rf"(?:{NUMBER}|{NUMBER_WORDS})(?:\s+\S+){{0,3}}?\s+(?:{things})(?!\w)"
+        # a few words may stand between, within one phrase: "26 of the 64 patients", not "17 months, all patients"
+        count = rf"(?:{NUMBER}|{NUMBER_WORDS})(?:\s+[^\s,;:.()]+){{0,3}}?\s+(?:{things})(?!\w)"
         of_people = "patient" in nouns  # a share of patients is given as a percentage too
         kind = ("number", re.compile(rf"{count}|{PERCENT}" if of_people else count, re.I))
     return kind

@@ -115,6 +115,7 @@ def test_a_count_is_of_the_thing_asked_about(chain: Chain) -> None:
     patients = asked_kind("How many patients had a complete response?")[1]
     assert patients.search("45 percent of patients") and patients.search("five other patients")
     assert not patients.search("a 20-year-old woman") and not patients.search("over two years")
+    assert not patients.search("up to 17 months, while all patients")  # the number counts months
     people = chain.answer("How many people took part in TULIP-KIDNEY?")
     assert "147 adults" in people.text
     countries = chain.answer("In how many countries was the anifrolumab trial run?")
