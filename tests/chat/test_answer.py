@@ -3,19 +3,14 @@
 from __future__ import annotations
 
 import re
-import shutil
-from pathlib import Path
 
 import pytest
+from seeded import SEED_ID, seeded_chain
 
 from chat.chain import Chain, condense
 from chat.extractive import asked_kind
 from chat.retrieve import retrieve
-from ingest.pipeline import ingest_paths
-from studychat.settings import Settings
-from studychat.store import open_store
 
-SEED_ID = "echemi-car-t-lupus-2022.txt"
 DISTRACTOR = """\
 BCMA-directed CAR T cells in relapsed multiple myeloma: two-year results
 
@@ -48,17 +43,8 @@ an hour when they do.
 
 @pytest.fixture(scope="module")
 def chain(tmp_path_factory: pytest.TempPathFactory, embedder) -> Chain:
-    root = tmp_path_factory.mktemp("answer")
-    corpus = root / "corpus"
-    corpus.mkdir()
-    shutil.copy(Path(__file__).resolve().parents[2] / "corpus" / SEED_ID, corpus / SEED_ID)
-    (corpus / "myeloma.txt").write_text(DISTRACTOR)
-    (corpus / "faq.md").write_text(FAQ)
-    settings = Settings(corpus=corpus, db=root / "db", _env_file=None)
-    store = open_store(settings, embedder, writer="tests")
-    ingest_paths(store, settings, [corpus])
-    yield Chain(settings, store, embedder)
-    store.close()
+    with seeded_chain(tmp_path_factory.mktemp("answer"), embedder, {"myeloma.txt": DISTRACTOR, "faq.md": FAQ}) as chain:
+        yield chain
 
 
 def quoted_sentences(text: str) -> list[str]:

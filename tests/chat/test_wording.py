@@ -5,20 +5,15 @@ leaflet in lay English, beside the seed article."""
 from __future__ import annotations
 
 import re
-import shutil
-from pathlib import Path
 
 import pytest
+from seeded import SEED_ID, seeded_chain
 
 from chat.chain import Chain
 from chat.extractive import asked_kind, naming_documents
 from chat.wording import definitions, one_edit_apart, other_forms, with_other_forms
-from ingest.pipeline import ingest_paths
-from studychat.settings import Settings
-from studychat.store import open_store
 from studychat.text import terms
 
-SEED_ID = "echemi-car-t-lupus-2022.txt"
 REPORT = """\
 Anifrolumab trial in lupus nephritis meets its kidney endpoint
 
@@ -56,17 +51,10 @@ after five years of treatment. CRS is not seen with this medicine.
 
 @pytest.fixture(scope="module")
 def chain(tmp_path_factory: pytest.TempPathFactory, embedder) -> Chain:
-    root = tmp_path_factory.mktemp("wording")
-    corpus = root / "corpus"
-    corpus.mkdir()
-    shutil.copy(Path(__file__).resolve().parents[2] / "corpus" / SEED_ID, corpus / SEED_ID)
-    (corpus / "tulip-kidney.txt").write_text(REPORT)
-    (corpus / "hydroxychloroquine.md").write_text(LEAFLET)
-    settings = Settings(corpus=corpus, db=root / "db", _env_file=None)
-    store = open_store(settings, embedder, writer="tests")
-    ingest_paths(store, settings, [corpus])
-    yield Chain(settings, store, embedder)
-    store.close()
+    with seeded_chain(
+        tmp_path_factory.mktemp("wording"), embedder, {"tulip-kidney.txt": REPORT, "hydroxychloroquine.md": LEAFLET}
+    ) as chain:
+        yield chain
 
 
 def test_definitions_pair_each_acronym_with_the_words_it_stands_for() -> None:
