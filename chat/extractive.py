@@ -470,11 +470,11 @@ def answer_from_passages(
     too; they are cited only when they are."""
     if not passages:
         return Answer(text=f"{REFUSAL} There are no documents to search yet.", refused=True)
-    unknown = never_mentioned(question, [*passages, *reserve], store)
+    read = [*passages, *reserve]  # what the sentences are chosen from; `passages` stay first
+    unknown = never_mentioned(question, read, store)
     if unknown:
         return related_reading(passages, query_vectors, reason=f"They never mention {', '.join(unknown)}.")
     kind = asked_kind(question)
-    read = [*passages, *reserve]  # what the sentences are chosen from; `passages` stay first
     # The document the question is about: for a follow-up the one the last answer quoted, else
     # the best one that names what the question names. Its sentences count for more.
     naming = naming_documents(question, kind, read, store)
