@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from langchain_core.language_models import BaseChatModel
 from langchain_core.runnables import RunnableLambda
 
-from chat.extractive import answer_from_passages
+from chat.extractive import MARKER, answer_from_passages
 from chat.llm import (
     UNCITED_NOTE,
     answer_messages,
@@ -42,9 +42,6 @@ FOLLOW_UP = re.compile(
     r"|^\s*(and|but|also|what about|how about|so)\b",
     re.IGNORECASE,
 )
-
-
-MARKER = re.compile(r"\s*\[\d+\]")  # a citation mark in an earlier answer
 
 
 @dataclass
@@ -142,6 +139,7 @@ class Chain:
 
     def _answer(self, inputs: tuple[Query, Retrieval]) -> Answer:
         query, found = inputs
+        answers = said_by("assistant", query.history)
         return answer_from_passages(
             query.question,
             found.passages,
@@ -150,8 +148,8 @@ class Chain:
             threshold=self.settings.refusal_threshold,
             max_sentences=self.settings.max_answer_sentences,
             context=query.context,
-            said=" ".join(said_by("assistant", query.history)),
-            last_answer=(said_by("assistant", query.history) or [""])[-1],
+            said=" ".join(answers),
+            last_answer=answers[-1] if answers else "",
             reserve=found.reserve,
         )
 

@@ -135,6 +135,7 @@ COUNTED = re.compile(r"\bhow many (?:of (?:the |their |these |those )?)?([a-z]+)
 # capitalised word after the first ("Schett", "Germany").
 NAME = re.compile(r"(?<![\w-])(?:\w+[A-Z0-9][\w-]*|(?<=\s)[A-Z][\w-]+)")
 NAMING_CHUNKS = 1000  # a name found in more chunks than this picks out no document in particular
+MARKER = re.compile(r"\s*\[\d+\]")  # the citation mark after each quoted sentence
 DOCUMENT_FACTS = {"doi", "url", "journal", "author"}  # what a document states about itself
 # A sentence that leans on the one before it ("This ...", "They ...") is quoted with it.
 LEANS_BACK = re.compile(r"^(this|these|that|those|it|they|their|such|however)\b", re.I)
@@ -289,7 +290,7 @@ def _score(sentence: Sentence, passage: Passage) -> float:
 
 def quoted_document(answer: str, store: Store) -> str | None:
     """The document that holds the sentences an earlier answer quoted, if any still does."""
-    for quote in re.split(r"\s*\[\d+\]\s*", answer):
+    for quote in MARKER.split(answer):
         quote = " ".join(quote.split())
         if len(quote.split()) < MIN_SENTENCE_WORDS:
             continue
@@ -298,6 +299,14 @@ def quoted_document(answer: str, store: Store) -> str | None:
             if quote in " ".join(passage.text.split()):
                 return passage.document_id
     return None
+
+
+def without_asking(question: str, kind: tuple[str, re.Pattern] | None) -> str:
+    """The question without the words that ask for its kind: "the DOI of the NORCAR-2 paper" is
+    about "the NORCAR-2 paper"."""
+    if kind is None:
+        return question
+    return next(asks for name, asks, _ in ASKS if name == kind[0]).sub(" ", question)
 
 
 def gives_a_document_fact(
@@ -309,9 +318,8 @@ def gives_a_document_fact(
     anything the document never mentions ("Who wrote Hamlet?") is not."""
     if kind is None or kind[0] not in DOCUMENT_FACTS or not best.kind:
         return False
-    asks = next(pattern for name, pattern, _ in ASKS if name == kind[0])
     document = [passages[best.passage].document_id]
-    return all(store.search_lexical(word, 1, document) for word in content_words(asks.sub(" ", question)))
+    return all(store.search_lexical(word, 1, document) for word in content_words(without_asking(question, kind)))
 
 
 def rare_words(text: str, common: frozenset[str]) -> list[str]:
@@ -330,8 +338,7 @@ def naming_documents(
     them when the question names nothing. A name found in more than `NAMING_CHUNKS` chunks names
     no document in particular and is left out."""
     documents = list(dict.fromkeys(p.document_id for p in passages))
-    if kind is not None:
-        question = next(pattern for name, pattern, _ in ASKS if name == kind[0]).sub(" ", question)
+    question = without_asking(question, kind)
     names = list(dict.fromkeys([*NAME.findall(question), *rare_words(question, store.embedder.vocabulary)]))
     frequencies, _ = store.document_frequencies([t for name in names for t in terms(name)])
     naming = set(documents)
