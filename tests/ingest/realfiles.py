@@ -45,7 +45,10 @@ LAYOUT_PARSER = "LayoutParser: A Unified Toolkit for Deep Learning Based Documen
 EXPECTED = [
     Expected(
         "layout-parser-paper-fast.pdf",
-        facts=[LAYOUT_PARSER, "an open-source library for streamlining the usage of DL in DIA research and applications"],
+        facts=[
+            LAYOUT_PARSER,
+            "an open-source library for streamlining the usage of DL in DIA research and applications",
+        ],
         absent=["ﬁ"],
         question="What is LayoutParser?",
         answer="open-source library for streamlining the usage of DL in DIA research",
