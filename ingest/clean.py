@@ -362,6 +362,8 @@ def _drop_header_noise(paragraphs: list[str]) -> list[str]:
     When every line before the article is that short, the last one is its heading ("Chapter 3",
     "Renal physiology") and is kept."""
     first_prose = next((i for i, p in enumerate(paragraphs) if is_prose(p)), len(paragraphs))
+    if first_prose == len(paragraphs):  # no article for menus to surround: a short note or a list
+        return [p for p in paragraphs if words(p) > 1 or p.startswith("#")]
     head = [p for p in paragraphs[:first_prose] if not is_menu_item(p) or p.startswith("#")]
     if not head and 0 < first_prose < len(paragraphs):
         head = [paragraphs[first_prose - 1]]
@@ -372,7 +374,13 @@ def _join_broken_paragraphs(paragraphs: list[str]) -> list[str]:
     """Join a paragraph to the one before when a blank line fell inside a sentence."""
     out: list[str] = []
     for p in paragraphs:
-        if out and p[:1].islower() and not out[-1].endswith(tuple(TERMINAL)) and not out[-1].startswith("#"):
+        after_comma = out and out[-1].endswith(",") and p[:1].isdigit()  # "January 23," + "2023."
+        if (
+            out
+            and (p[:1].islower() or after_comma)
+            and not out[-1].endswith(tuple(TERMINAL))
+            and not out[-1].startswith("#")
+        ):
             out[-1] = join_lines([out[-1], p])
         else:
             out.append(p)

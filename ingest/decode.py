@@ -71,6 +71,8 @@ def _decode(data: bytes, html: bool) -> str:
             return data.decode(declared.group(1).decode("ascii"))
         except (LookupError, UnicodeDecodeError):
             pass  # a wrong or unknown declaration: detect instead
+    if b"\x00" in data:
+        return _wide_unicode(data)
     from charset_normalizer import from_bytes
 
     best = from_bytes(data).best()
@@ -92,3 +94,22 @@ def _likeliest_latin(data: bytes, detected: str) -> str:
         inside_words = len(re.findall(r"(?<=[^\W\d_])[^\w\s](?=[^\W\d_])", text))
         readings.append((inside_words, text))
     return min(readings, key=lambda reading: reading[0])[1]
+
+
+def _wide_unicode(data: bytes) -> str:
+    """UTF-32 or UTF-16 without a byte-order mark, told by where its NUL bytes fall (the high
+    bytes of each character); NULs anywhere else mean binary data."""
+    if len(data) % 4 == 0 and max(data[3::4], default=0) == 0 and max(data[2::4], default=0) <= 0x10:
+        encoding = "utf-32-le"
+    elif len(data) % 4 == 0 and max(data[0::4], default=0) == 0 and max(data[1::4], default=0) <= 0x10:
+        encoding = "utf-32-be"
+    elif len(data) % 2 == 0 and b"\x00" not in data[0::2] and data[1::2].count(0) * 4 >= len(data):
+        encoding = "utf-16-le"
+    elif len(data) % 2 == 0 and b"\x00" not in data[1::2] and data[0::2].count(0) * 4 >= len(data):
+        encoding = "utf-16-be"
+    else:
+        raise LoadError("file holds binary data (NUL bytes), not text")
+    try:
+        return data.decode(encoding)
+    except UnicodeDecodeError:
+        raise LoadError(f"file holds binary data (NUL bytes), not {encoding.upper()} text") from None

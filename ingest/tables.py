@@ -78,6 +78,11 @@ def markdown_tables(text: str) -> str:
                 rows.append(cells_of(lines[i]))
                 i += 1
             out += ["", rows_to_text(rows, header=True), ""]
+        elif re.match(r"^\|.*\|\s*$", lines[i].strip()):  # a row without a header (an HTML layout table)
+            cells = [cell for cell in cells_of(lines[i]) if cell]
+            key_value = len(cells) == 2 and cells[0].endswith(":")
+            out.append(" ".join(cells) if key_value else " | ".join(dict.fromkeys(cells)))
+            i += 1
         else:
             out.append(lines[i])
             i += 1

@@ -50,7 +50,7 @@ EXPECTED = [
             "an open-source library for streamlining the usage of DL in DIA research and applications",
         ],
         absent=["ﬁ"],
-        question="What is LayoutParser?",
+        question="Which library does the paper introduce?",
         answer="open-source library for streamlining the usage of DL in DIA research",
     ),
     Expected(
@@ -125,7 +125,7 @@ EXPECTED = [
         "example-steelJIS-datasheet-utf-16.html",
         facts=["JIS G 4108"],
         absent=["adsbygoogle", "{", "font-family"],
-        question="Which JIS standard is it?",
+        question="Which JIS standard covers alloy steel bars for bolting?",
         answer="JIS G 4108",
     ),
     Expected(
@@ -163,7 +163,7 @@ EXPECTED = [
         "norwich-city.txt",
         facts=["1986–1990 Watford"],
         absent=["â"],
-        question="In which years did he play for Watford?",
+        question="When did Iwan Roberts play for Watford, and how many goals did he score?",
         answer="1986–1990 Watford",
     ),
     Expected(
