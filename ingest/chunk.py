@@ -63,6 +63,10 @@ ABBREVIATIONS = {
     "max",
     "est",
     "resp",
+    "fl",
+    "oz",
+    "lb",
+    "lbs",
 }
 # End punctuation, closing quotes or brackets and footnote marks ("benchmarks.¹"), then a space
 BOUNDARY = re.compile(r"[.!?]+[\"'”’)\]¹²³⁰⁴-⁹]*\s+(?=[\"'“‘(\[]?[A-Z0-9])")

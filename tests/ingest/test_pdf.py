@@ -122,7 +122,8 @@ def test_an_owner_password_pdf_opens_and_a_user_password_pdf_is_refused(tmp_path
     from pypdf import PdfReader, PdfWriter
 
     def encrypted(user_password: str) -> bytes:
-        writer = PdfWriter(clone_from=PdfReader(io.BytesIO(scanned_pdf([["Copy-protected papers are still read."]], []))))
+        plain = scanned_pdf([["Copy-protected papers are still read."]], [])
+        writer = PdfWriter(clone_from=PdfReader(io.BytesIO(plain)))
         writer.encrypt(user_password=user_password, owner_password="owner-secret", algorithm="AES-256")
         out = io.BytesIO()
         writer.write(out)
