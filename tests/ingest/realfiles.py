@@ -70,9 +70,7 @@ EXPECTED = [
     ),
     Expected(
         "fake-memo-with-duplicate-page.pdf",
-        facts=[
-            "There were 20,000 bottles of water, 10,000 blankets, and 200 laptops delivered on January 23, 2023."
-        ],
+        facts=["There were 20,000 bottles of water, 10,000 blankets, and 200 laptops delivered on January 23, 2023."],
         once=True,
         sentence=True,
         question="How many blankets were delivered?",
@@ -216,6 +214,14 @@ def stored_text(store: Store, document_id: str) -> tuple[str, list[str]]:
     return "".join(text), list(sentences.values())
 
 
+def whole_sentence(fact: str, sentence: str, starts: bool) -> bool:
+    """Whether `sentence` is the sentence `fact` (a whole sentence, ending in a full stop) or, for
+    the beginning of one, starts with it: nothing glued in front of it or after it."""
+    if fact.endswith("."):
+        return sentence == fact
+    return sentence.startswith(fact) if starts else fact in sentence
+
+
 def check(outcome: Outcome, store: Store, chain: Chain) -> None:
     expected, result = outcome.expected, outcome.result
     if not expected.ingested or result.status not in ("added", "updated"):
@@ -228,9 +234,8 @@ def check(outcome: Outcome, store: Store, chain: Chain) -> None:
         if expected.once:
             outcome.checks[f"once {fact!r}"] = flat.count(fact) == 1
         if expected.sentence:
-            inside = [s for s in flat_sentences if fact in s]
-            outcome.checks[f"one sentence {fact!r}"] = bool(inside) and (
-                not expected.starts or any(s.startswith(fact) for s in inside)
+            outcome.checks[f"one sentence {fact!r}"] = any(
+                whole_sentence(fact, s, expected.starts) for s in flat_sentences
             )
     for gone in expected.absent:
         outcome.checks[f"absent {gone!r}"] = gone not in text
