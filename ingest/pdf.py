@@ -74,7 +74,7 @@ def read_pdf(data: bytes, max_pages: int, tesseract: str = "tesseract") -> RawDo
     scanned, unread = [], []
     seen: dict[str, int] = {}
     for number, (text, (boxes, has_image)) in enumerate(zip(texts, pages, strict=True), start=1):
-        if not boxes and has_image:
+        if not text.strip() and has_image:  # nothing but an image (and perhaps a page number)
             try:
                 text = read_page_image(data, number - 1, tesseract)
                 scanned.append(number)
