@@ -50,7 +50,7 @@ def decode(data: bytes, html: bool = False) -> str:
     controls = sum(1 for ch in text if ord(ch) < 32 and ch not in "\n\r\t\f")
     if controls > max(8, len(text) // 100):
         raise LoadError("file holds binary data (control characters), not text")
-    return ftfy.fix_text(text, FIXES)
+    return text if text.isascii() else ftfy.fix_text(text, FIXES)  # ASCII holds no mojibake
 
 
 def _decode(data: bytes, html: bool) -> str:
