@@ -114,9 +114,7 @@ def discover(paths: Iterable[Path]) -> tuple[list[Path], list[FileResult]]:
     return list(dict.fromkeys(files)), skipped
 
 
-def read_document(
-    path: Path, settings: Settings, data: bytes, doc_id: str, notes: list[str] | None = None
-) -> Document:
+def read_document(path: Path, settings: Settings, data: bytes, doc_id: str, notes: list[str] | None = None) -> Document:
     """Load, clean and describe one file from its bytes; raises `LoadError` with the reason.
     What the user should know about the file (pages read by OCR) is added to `notes`."""
     raw = load(path, data, max_bytes=settings.max_upload_bytes, tesseract=settings.tesseract)

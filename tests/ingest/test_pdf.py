@@ -183,3 +183,17 @@ def test_without_an_ocr_engine_each_file_says_so(store, tmp_path, embedder):
     assert by_name["only-scans.pdf"].status == "skipped"
     assert by_name["only-scans.pdf"].reason.startswith("scanned PDF with no text layer; page 1 is an image not read")
     assert "tesseract-ocr" in by_name["only-scans.pdf"].reason
+
+
+def test_list_items_drawn_out_of_order_are_read_top_to_bottom(tmp_path, settings):
+    items = [f"{n}. Step {n} of the protocol is done by the second nurse on the ward." for n in range(1, 6)]
+    pdf = new_pdf()
+    pdf.add_page()
+    for n in (3, 1, 5, 2, 4):  # the order a layout program happened to write them in
+        pdf.text(20, 40 + 12 * n, items[n - 1])
+    path = tmp_path / "steps.pdf"
+    path.write_bytes(output(pdf))
+
+    text = read(path, settings).text
+
+    assert [text.index(item) for item in items] == sorted(text.index(item) for item in items)
