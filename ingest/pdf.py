@@ -166,7 +166,8 @@ def _line_text(line) -> str:
         ):
             text = text.translate(SUPERSCRIPT)
         out.append(text)
-    return re.sub(r"(?<=\S) {2,}(?=\S)", " ", "".join(out).rstrip("\n"))
+    text = re.sub(r"\(cid:\d+\)", "\ufffd", "".join(out).rstrip("\n"))  # a glyph the font maps to no character
+    return re.sub(r"(?<=\S) {2,}(?=\S)", " ", text)
 
 
 def _key(text: str) -> str:
