@@ -3,9 +3,10 @@
  * Adds a chat button that opens a panel inside a shadow DOM (so it neither breaks nor restyles the
  * host page), streams answers from POST /api/ask/stream and shows the cited passages.
  * Options: data-title, data-position (bottom-right | bottom-left), data-colour, data-greeting, and
- * data-documents: the documents to ask, as document ids (GET /api/documents) separated by commas;
- * an id holding a comma or a percent sign writes them %2C and %25 (encodeURIComponent of an id is
- * always right). Without it every document is asked.
+ * data-documents: the documents to ask, as their ids (GET /api/documents, the Documents tab)
+ * separated by commas, e.g. "papers--trial.pdf,notes.md". Ids hold only letters, digits, ".", "_"
+ * and "-" (a corpus path's "/" is "--"), so nothing in them needs escaping. Without it every
+ * document is asked.
  * Its styles come from HOST/widget.css through a <link> in the shadow root, never from inline
  * styles, so a page whose Content-Security-Policy allows styles only from its own origin and
  * StudyChat's shows it the same; the colour is a CSS custom property set through the CSSOM.
@@ -19,12 +20,9 @@
 
   var base = new URL(script.src, location.href).origin;
 
-  // data-documents: ids separated by commas, each percent-decoded ("papers/a%2Cb.pdf" is "papers/a,b.pdf").
+  // data-documents: ids separated by commas (spaces around them allowed); none means every document.
   function documentIds(value) {
-    var ids = (value || "").split(",").map(function (part) {
-      part = part.trim();
-      try { return decodeURIComponent(part); } catch (e) { return part; }
-    }).filter(Boolean);
+    var ids = (value || "").split(",").map(function (part) { return part.trim(); }).filter(Boolean);
     return ids.length ? ids : null;
   }
 
