@@ -7,6 +7,8 @@ import shutil
 import socket
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -92,6 +94,19 @@ def live(tmp_path_factory: pytest.TempPathFactory, embedder) -> Live:
     server.start(url + "/healthz")
     yield Live(url, settings, services)
     server.stop()
+
+
+@contextmanager
+def document_added(live: Live, name: str, text: str) -> Iterator[str]:
+    """A document uploaded through the API as `name` for the length of the block; its id."""
+    files = {"files": (name, text.encode(), "text/plain")}
+    reply = httpx.post(f"{live.url}/api/documents", files=files, headers=live.auth, timeout=60)
+    assert reply.status_code == 201, reply.text
+    document_id = reply.json()["results"][0]["document_id"]
+    try:
+        yield document_id
+    finally:
+        httpx.delete(f"{live.url}/api/documents/{document_id}", headers=live.auth, timeout=60)
 
 
 @pytest.fixture(scope="session")

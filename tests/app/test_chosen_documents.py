@@ -6,10 +6,9 @@ from __future__ import annotations
 
 import json
 
-import httpx
 import pytest
 
-from tests.app.conftest import Live
+from tests.app.conftest import Live, document_added
 
 CAR_T = "What side effects did the patients have?"  # answered by the seed study only
 ORCHARD = "Orchard frost study"
@@ -25,12 +24,8 @@ ORCHARD_QUESTION = "How much blossom did the covered trees keep?"
 @pytest.fixture(scope="module")
 def orchard(live: Live) -> str:
     """The orchard document, added for this module; its id."""
-    files = {"files": ("orchard-frost.md", ORCHARD_DOC.encode(), "text/markdown")}
-    reply = httpx.post(f"{live.url}/api/documents", files=files, headers=live.auth, timeout=60)
-    assert reply.status_code == 201, reply.text
-    document_id = reply.json()["results"][0]["document_id"]
-    yield document_id
-    httpx.delete(f"{live.url}/api/documents/{document_id}", headers=live.auth, timeout=60)
+    with document_added(live, "orchard-frost.md", ORCHARD_DOC) as document_id:
+        yield document_id
 
 
 def cited_documents(answer: dict) -> set[str]:
@@ -99,14 +94,10 @@ def test_picker_lists_documents_added_while_the_page_is_open(page, live, orchard
     page.locator("#picker input").click()
     page.get_by_role("option", name=ORCHARD).wait_for()
     page.keyboard.press("Escape")
-    files = {"files": ("tide-tables.txt", b"Tide tables\n\nThe spring tide rose two metres at noon.\n", "text/plain")}
-    added = httpx.post(f"{live.url}/api/documents", files=files, headers=live.auth, timeout=60).json()
-    try:
+    with document_added(live, "tide-tables.txt", "Tide tables\n\nThe spring tide rose two metres at noon.\n"):
         page.locator("#question textarea").click()
         page.locator("#picker input").click()  # choosing again shows the index as it is now
         page.get_by_role("option", name="Tide tables").wait_for()
-    finally:
-        httpx.delete(f"{live.url}/api/documents/{added['results'][0]['document_id']}", headers=live.auth)
 
 
 @pytest.mark.browser

@@ -3,10 +3,9 @@ panel and in the widget, so that only StudyChat's citation marks read [n]."""
 
 from __future__ import annotations
 
-import httpx
 import pytest
 
-from tests.app.conftest import Live
+from tests.app.conftest import Live, document_added
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -21,12 +20,8 @@ QUESTION = "Where was Ada Quill born?"
 
 @pytest.fixture(scope="module")
 def quill(live: Live) -> str:
-    files = {"files": ("ada-quill.txt", QUILL.encode(), "text/plain")}
-    reply = httpx.post(f"{live.url}/api/documents", files=files, headers=live.auth, timeout=60)
-    assert reply.status_code == 201, reply.text
-    document_id = reply.json()["results"][0]["document_id"]
-    yield document_id
-    httpx.delete(f"{live.url}/api/documents/{document_id}", headers=live.auth, timeout=60)
+    with document_added(live, "ada-quill.txt", QUILL) as document_id:
+        yield document_id
 
 
 def test_sources_panel_shows_the_documents_marks_as_its_own(page, live, quill):
