@@ -89,6 +89,26 @@ def test_chat_asks_only_the_chosen_document(page, live, orchard):
 
 @pytest.mark.browser
 @pytest.mark.slow
+def test_the_choice_belongs_to_one_browser(browser, page, live, orchard):
+    page.goto(live.url)
+    page.locator("#picker input").click()
+    page.get_by_role("option", name=ORCHARD).click()
+    page.keyboard.press("Escape")
+    page.locator("#question textarea").fill(CAR_T)
+    page.locator("#ask").click()
+    page.locator("#sources .sc-searched", has_text=ORCHARD).wait_for()
+    other = browser.new_context().new_page()  # another reader, who chose nothing
+    try:
+        other.goto(live.url)
+        other.locator("#question textarea").fill(CAR_T)
+        other.locator("#ask").click()
+        other.locator("#sources .sc-searched", has_text="all 2 documents").wait_for(timeout=30_000)
+    finally:
+        other.context.close()
+
+
+@pytest.mark.browser
+@pytest.mark.slow
 def test_picker_lists_documents_added_while_the_page_is_open(page, live, orchard):
     page.goto(live.url)
     page.locator("#picker input").click()
