@@ -73,23 +73,21 @@ def build_ui(services: Services) -> gr.Blocks:
             yield chat, gr.skip(), turns, ""
             return
         chat.append({"role": "user", "content": render.plain(message)})
+        note, scope = "", None
         if len(message) > settings.max_question_chars:
             note = f"Questions are limited to {settings.max_question_chars} characters; this one has {len(message)}."
+        else:
+            try:
+                scope = searched(services.store, chosen)
+            except UnknownDocuments as error:
+                note = (
+                    f"{len(error.ids)} of the chosen documents are no longer in the index "
+                    f"({', '.join(error.ids)}). Choose the documents to search again."
+                )
+            except StoreError as error:
+                note = user_message(error)
+        if note:
             chat.append({"role": "assistant", "content": render.plain(note)})
-            yield chat, gr.skip(), turns, ""
-            return
-        try:
-            scope = searched(services.store, chosen)
-        except UnknownDocuments as error:
-            note = (
-                f"{len(error.ids)} of the chosen documents are no longer in the index ({', '.join(error.ids)}). "
-                "Choose the documents to search again."
-            )
-            chat.append({"role": "assistant", "content": render.plain(note)})
-            yield chat, gr.skip(), turns, ""
-            return
-        except StoreError as error:
-            chat.append({"role": "assistant", "content": render.plain(user_message(error))})
             yield chat, gr.skip(), turns, ""
             return
         document_ids = [d["id"] for d in scope["documents"]] or None

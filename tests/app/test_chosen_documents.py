@@ -140,3 +140,17 @@ def test_widget_asks_the_documents_of_its_script_tag(page, live, orchard, host_s
     assert f"Searched: {ORCHARD}" in first.inner_text()
     assert "four fifths" in second.inner_text()
     assert ORCHARD in second.locator(".source .title").first.inner_text()
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_a_chosen_document_removed_meanwhile_is_named(page, live):
+    with document_added(live, "tide-tables.txt", "Tide tables\n\nThe spring tide rose two metres at noon.\n") as tide:
+        page.goto(live.url)
+        page.locator("#picker input").click()
+        page.get_by_role("option", name="Tide tables").click()
+        page.keyboard.press("Escape")
+    page.locator("#question textarea").fill("How high did the spring tide rise?")
+    page.locator("#ask").click()
+    page.locator("#chat", has_text="no longer in the index").wait_for()
+    assert tide in page.locator("#chat").inner_text()
