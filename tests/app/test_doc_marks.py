@@ -7,8 +7,6 @@ import pytest
 
 from tests.app.conftest import Live, document_added
 
-pytestmark = [pytest.mark.browser, pytest.mark.slow]
-
 QUILL = """Ada Quill
 
 Ada Quill is a British chemist who studies glass. She was born in Leeds on 26 June 1968,[1] and grew up in York.[2][3]
@@ -24,6 +22,8 @@ def quill(live: Live) -> str:
         yield document_id
 
 
+@pytest.mark.browser
+@pytest.mark.slow
 def test_sources_panel_shows_the_documents_marks_as_its_own(page, live, quill):
     page.goto(live.url)
     page.locator("#question textarea").fill(QUESTION)
@@ -35,6 +35,8 @@ def test_sources_panel_shows_the_documents_marks_as_its_own(page, live, quill):
     assert "[1]" not in passage and "[2]" not in passage
 
 
+@pytest.mark.browser
+@pytest.mark.slow
 def test_widget_shows_the_documents_marks_as_its_own(page, live, quill, host_sites):
     html = f"""<!doctype html><html><head><meta charset="utf-8"><title>Ada Quill</title></head><body>
 <script src="{live.url}/widget.js" data-documents="{quill}" defer></script></body></html>"""
