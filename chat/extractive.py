@@ -21,6 +21,7 @@ import numpy as np
 from chat.fitted import Models
 from chat.retrieve import PASSAGE_FEATURES, stated_elsewhere
 from chat.wording import definitions, one_edit_apart, other_forms, spelled_out, with_other_forms
+from studychat.marks import doc_marks
 from studychat.schema import Answer, Citation, Passage
 from studychat.store import Store
 from studychat.text import STOP_WORDS, content_words, stem, terms, terms_among
@@ -291,7 +292,7 @@ def score_sentences(
             (0.5 if short else 1.0)
             * (HEADING if sentence.heading else 1.0)
             * (ASKING if sentence.text.rstrip().endswith("?") else 1.0)
-            * (SAID if said and " ".join(sentence.text.split()) in said else 1.0)
+            * (SAID if said and doc_marks(" ".join(sentence.text.split())) in said else 1.0)
         )
         sentence.score = _score(sentence, passage) + (subject or {}).get(passage.document_id, 0.0)
     return sorted(sentences, key=lambda s: -s.score)
@@ -311,7 +312,7 @@ def quoted_document(answer: str, store: Store) -> str | None:
             continue
         found = store.passages([chunk_id for chunk_id, _ in store.search_lexical(quote, 3)])
         for passage in found.values():
-            if quote in " ".join(passage.text.split()):
+            if quote in doc_marks(" ".join(passage.text.split())):
                 return passage.document_id
     return None
 
@@ -594,7 +595,7 @@ def answer_from_passages(
     for s in chosen:
         run = next(r for r in verbatim[s.passage] if r[0] <= s.start < r[1])
         n = numbers.setdefault((s.passage, run), len(numbers) + 1)
-        parts.append(f"{s.text} [{n}]")
+        parts.append(f"{doc_marks(s.text)} [{n}]")
     citations = [Citation.of(n, read[i], read[i].text[a:b].strip()) for (i, (a, b)), n in numbers.items()]
     text = " ".join(parts)
     notes = []

@@ -51,3 +51,10 @@ def test_widget_shows_the_documents_marks_as_its_own(page, live, quill, host_sit
     assert "1968,⁽¹⁾ and grew up in York.⁽²⁾⁽³⁾" in passage.inner_text()
     assert "[1]" not in passage.inner_text()
     assert "1968,⁽¹⁾" in passage.locator("mark").inner_text()  # the quote is still found and marked
+
+
+@pytest.mark.slow
+def test_answer_text_shows_the_documents_marks_as_its_own(http, quill):
+    answer = http.post("/api/ask", json={"question": QUESTION, "document_ids": [quill]}).json()
+    assert "1968,⁽¹⁾ and grew up in York.⁽²⁾⁽³⁾ [1]" in answer["answer"]
+    assert "[2]" not in answer["answer"] and "[1]" in answer["citations"][0]["passage"]
