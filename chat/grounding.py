@@ -1,0 +1,335 @@
+"""Whether a quoted answer is about what the question asks about, and from where it may be quoted.
+
+The answerer scores sentences by meaning, words and kind; these rules keep it from a confident
+wrong answer that such scores allow:
+
+- the thing asked about (`subject_of`) must be named by a quoted sentence, by the sentence it
+  leans on, or by its document's title (`names_subject`): "What is the price of bananas?" is not
+  answered with a company's share price;
+- a fact only one document can give (a dose, a price) comes from the document most about the
+  question's words (`most_about`), not from one that names them once;
+- a sentence that reads like instructions to an assistant is never quoted as an answer
+  (`instruction_sentences`);
+- a question about a document itself ("What is the title of this report?") is answered from the
+  line of that document that states it (`asks_about_document`, `self_statement`);
+- a sentence whose subject is a pronoun ("It costs 85 euros") is about what the sentence before
+  it names (`leans_on_previous`).
+
+All functions are pure, apart from `most_about`, which reads the store.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from chat.wording import one_edit_apart, with_other_forms
+from studychat.instructions import instruction_spans
+from studychat.schema import Passage
+from studychat.store import DocumentRecord, Store
+from studychat.text import STOP_WORDS, WORD, content_words, stems, terms
+
+# A sentence whose subject is a pronoun or a phrase pointing back ("It costs 85 euros", "This
+# study enrolled ...") is about what the sentence before it names.
+PRONOUN_SUBJECT = re.compile(r"^\W*(it|its|this|these|that|those|they|their|he|she|his|her|such)\b", re.I)
+
+# Words of a question, hyphens and apostrophes inside kept: "HIV-1", "Schett's".
+TOKEN = re.compile(r"[^\W_](?:[\w'’-]*[^\W_])?")
+# Small words that join the words of one noun phrase: "the price *of* bananas", "men *and* women".
+JOINERS = frozenset("of for in on to the a an and or".split())
+# Words that point at a document rather than name a subject: "the study", "this report".
+DOCUMENT_WORDS = frozenset(
+    "study studies paper papers article articles report reports document documents text texts page pages "
+    "file files pdf trial trials research review publication source book chapter guide guideline note".split()
+)
+SENTENCE_END = re.compile(r"[.!?:;]['\"”’)\]]*$")
+
+
+@dataclass(frozen=True)
+class Subject:
+    """What a question asks about: groups of words, any one of which an answer must name.
+
+    Each group is a tuple of (word, common): all words of a group must be present; `common` marks
+    a word the question writes in lower case, which a capitalised name in the middle of a sentence
+    does not match ("apples" is not "Apple Inc."). `phrase` is the subject as the question words it.
+    """
+
+    groups: tuple[tuple[tuple[str, bool], ...], ...]
+    phrase: str
+
+    def __bool__(self) -> bool:
+        return bool(self.groups)
+
+
+def leans_on_previous(text: str) -> bool:
+    """Whether a sentence's subject is a pronoun or a phrase pointing back ("It", "This study")."""
+    return bool(PRONOUN_SUBJECT.match(text))
+
+
+def subject_of(question: str, asked: str) -> Subject:
+    """The thing `question` asks about, read from `asked` (the question without the words that ask
+    for its kind: "What is the  of bananas?" for "What is the price of bananas?").
+
+    It is the question's first noun phrase after its asking words, with the phrases joined to it by
+    "of", "for", "in", "and" ...: "Juicy Apples" in "How many Juicy Apples are in stock?", "field
+    course" and "payment deadline" in "What is the payment deadline for the field course?". Each
+    word is a group of its own, except that capitalised words in a row form one name whose words
+    must all be present ("Juicy Apples"). Words pointing at a document ("the study", "this
+    report") name no subject, and neither do plain numbers. An empty subject asks for no check.
+    """
+    tokens = TOKEN.findall(asked)
+    first = (TOKEN.findall(question) or [""])[0]
+    words = [re.sub(r"['’]s$", "", t) for t in tokens]
+    title_case = _title_case(question)
+    start = next((i for i, w in enumerate(words) if w.lower() not in STOP_WORDS), len(words))
+    runs: list[list[str]] = [[]]
+    for i in range(start, len(words)):
+        word = words[i]
+        lower = word.lower()
+        if lower in JOINERS:
+            if runs[-1]:
+                runs.append([])
+            continue
+        if lower in STOP_WORDS and not (len(word) == 1 and word.isupper()):  # the T of "CAR T cells"
+            break
+        runs[-1].append(word)
+    # a phrase that ends in a document word names a document ("the original paper"), and such a
+    # word inside another phrase names no subject either ("when was the study conducted?")
+    runs = [r for r in runs if r and r[-1].lower() not in DOCUMENT_WORDS]
+    runs = [kept for kept in ([w for w in r if w.lower() not in DOCUMENT_WORDS] for r in runs) if kept]
+    groups: list[tuple[tuple[str, bool], ...]] = []
+    for run in runs:
+        name: list[str] = []
+        for word in [*run, ""]:
+            named = bool(word) and not title_case and _name_cased(word, word == first)
+            if named:
+                name.append(word)
+                continue
+            if name:
+                groups.append(tuple((w, False) for w in name))
+                name = []
+            if word and not word.isdigit() and terms(word):
+                groups.append(((word, not title_case and word.islower()),))
+    groups = [g for g in groups if any(terms(w) for w, _ in g)]
+    phrase = " ".join(" ".join(run) for run in runs)
+    return Subject(tuple(dict.fromkeys(groups)), phrase)
+
+
+def _title_case(question: str) -> bool:
+    """Whether the question capitalises nearly every longer word ("What Is The Price Of Bananas?"),
+    so that its capitals tell no names apart."""
+    longer = [w for w in TOKEN.findall(question) if len(w) > 3]
+    return len(longer) >= 3 and sum(w[0].isupper() for w in longer) >= 0.8 * len(longer)
+
+
+def _name_cased(word: str, first: bool) -> bool:
+    """A word written as a name: capitals or digits after its first letter ("CD19", "HIV-1"), or a
+    capital first letter where the question does not simply begin."""
+    if re.search(r"\w[A-Z0-9]", word):
+        return True
+    return word[0].isupper() and not first
+
+
+def names_subject(
+    subject: Subject, texts: Sequence[str], title: str = "", defined: dict[str, str] | None = None
+) -> bool:
+    """Whether the sentences `texts` (a quoted sentence, then the ones it leans on) or the document
+    `title` name the subject: all words of one of its groups, each in any form the index stems
+    alike ("bananas", "banana"), spelled with one letter off, or as the other form of an acronym or
+    lay term (`chat.wording`). A lower-case word of the question is not matched by a capitalised
+    word inside a sentence, which names something else ("apples" and "Apple's share price").
+    True when the subject is empty."""
+    if not subject:
+        return True
+    common, named = _stems_by_case(texts, title, defined or {})
+    for group in subject.groups:
+        if all(_held(word, is_common, common, named) for word, is_common in group):
+            return True
+    return False
+
+
+def _held(word: str, is_common: bool, common: set[str], named: set[str]) -> bool:
+    found = common if is_common else common | named
+    wanted = terms(word)
+    return bool(wanted) and all(
+        t in found or (len(t) >= 5 and any(one_edit_apart(t, f) for f in found if abs(len(f) - len(t)) <= 1))
+        for t in wanted
+    )
+
+
+def _stems_by_case(texts: Sequence[str], title: str, defined: dict[str, str]) -> tuple[set[str], set[str]]:
+    """(stems of words used as common words, stems of words used only as names) in the texts; the
+    title's words and every other form of a term count as common words."""
+    common_words: list[str] = content_words(with_other_forms(title, defined)) if title else []
+    named_words: list[str] = []
+    for text in texts:
+        sentence_start = True
+        for match in re.finditer(r"\S+", text):
+            piece = match.group(0)
+            for word in WORD.findall(piece):
+                lower = word.lower()
+                if lower not in STOP_WORDS:
+                    capitalised = word[0].isupper() and not word.isupper()
+                    (named_words if capitalised and not sentence_start else common_words).append(lower)
+                sentence_start = False
+            if SENTENCE_END.search(piece):
+                sentence_start = True
+        extra = with_other_forms(text, defined)[len(text) :]
+        common_words += content_words(extra)
+    common = set(stems(common_words))
+    return common, set(stems(named_words)) - common
+
+
+def most_about(
+    words: Iterable[str], documents: Sequence[str], store: Store, titles: dict[str, str], scanned: int = 200
+) -> str | None:
+    """Of `documents`, the one most about `words` (the question's content words): each word counts
+    by its rarity in the index (BM25's inverse document frequency) times the share of the
+    document's sentences that name it, and once more when the document's title does. A note that
+    names "lupus" once is less about lupus than a lupus cohort summary that names it throughout.
+    None when no document names any of the words. Only the first `scanned` chunks of a document
+    are read."""
+    wanted = list(dict.fromkeys(terms(" ".join(words))))
+    if not wanted or not documents:
+        return None
+    frequencies, total = store.document_frequencies(wanted)
+    weight = {t: _idf(frequencies.get(t, 0), total) for t in wanted}
+    best, best_score = None, 0.0
+    for document in documents:
+        sentences = list(
+            dict.fromkeys(s for p in store.document_chunks(document)[:scanned] for s in _rough_sentences(p.text))
+        )
+        if not sentences:
+            continue
+        naming = {t: 0 for t in wanted}
+        for sentence in sentences:
+            for t in set(terms(sentence)) & set(wanted):
+                naming[t] += 1
+        in_title = set(terms(titles.get(document, "")))
+        score = sum(weight[t] * (naming[t] / len(sentences) + (t in in_title)) for t in wanted)
+        if score > best_score:
+            best, best_score = document, score
+    return best
+
+
+def _idf(frequency: int, total: int) -> float:
+    total = max(total, 1)
+    return math.log(1 + (total - frequency + 0.5) / (frequency + 0.5))
+
+
+def _rough_sentences(text: str) -> list[str]:
+    return [s for s in re.split(r"(?<=[.!?])\s+|\n\s*\n", text) if s.strip()]
+
+
+def instruction_sentences(passage: Passage) -> set[int]:
+    """Indexes of the passage's sentences that an instruction to an assistant covers, found by the
+    detector that flags chunks at ingest (`studychat.instructions`). Only a flagged passage is
+    searched."""
+    if not passage.flagged:
+        return set()
+    spans = instruction_spans(passage.text)
+    return {i for i, (s, e) in enumerate(passage.sentences) if any(s < end and start < e for start, end in spans)}
+
+
+# What a question may ask of a document itself, and the words that ask it.
+ATTRIBUTES = [
+    ("title", r"\b(what is|what's)\b.*\btitle\b|\btitled?\b|\b(called|named)\b"),
+    ("author", r"\bwho (wrote|authored|is the author|are the authors|made|prepared)\b|\bauthors?\b|\bwritten by\b"),
+    ("date", r"\bwhen\b.*\b(written|published|dated|released|issued|made|prepared)\b|\bdate\b"),
+    ("journal", r"\b(which|what) (journal|publication)\b|\bjournal\b|\bwhere\b.*\bpublished\b"),
+]
+ATTRIBUTES = [(name, re.compile(pattern, re.I)) for name, pattern in ATTRIBUTES]
+DOCUMENT_REFERENCE = re.compile(
+    rf"\b(this|the|that|your|our)\s+({'|'.join(sorted(DOCUMENT_WORDS))})\b|\b(it|its)\b", re.I
+)
+ATTRIBUTE_WORDS = frozenset(
+    "title titled called named wrote written authored author authors made prepared published released issued "
+    "dated date journal publication".split()
+)
+
+
+def asks_about_document(question: str) -> str | None:
+    """"title", "author", "date" or "journal" when the question asks that of a document itself and
+    nothing else ("What is the title of this report?", "Who wrote it?", "When was this paper
+    published?"); None for a question that names anything more ("Who wrote Hamlet?", "When was
+    the study conducted?", "Who wrote the original paper?")."""
+    if not DOCUMENT_REFERENCE.search(question):
+        return None
+    attribute = next((name for name, pattern in ATTRIBUTES if pattern.search(question)), None)
+    if attribute is None:
+        return None
+    rest = DOCUMENT_REFERENCE.sub(" ", question)
+    left = [w for w in content_words(rest) if w not in ATTRIBUTE_WORDS]
+    return attribute if not left else None
+
+
+BYLINE = re.compile(r"^\s*(authors?|written by|prepared by|by)\b", re.I)
+DATE = re.compile(
+    r"\b(1[89]\d\d|20\d\d)-\d\d-\d\d\b|\b(January|February|March|April|May|June|July|August|September|October|"
+    r"November|December)\b[^.\n]{0,12}\b(1[89]\d\d|20\d\d)\b|\b\d{1,2}[./]\d{1,2}[./](1[89]\d\d|20\d\d)\b"
+)
+FIRST_LINES = 8  # lines of a document's beginning searched for what it states about itself
+
+
+def self_statement(
+    attribute: str, record: DocumentRecord, passages: Sequence[Passage], journal: re.Pattern | None = None
+) -> tuple[Passage, int, int] | None:
+    """(passage, start, end) of the line of a document that states its `attribute`: the line of
+    its first chunks that holds its stored title, or failing that its first line; the line naming
+    a stored author (or a byline, "Authors: ..."); the first line with a date; the first line
+    naming a journal (`journal`, the answerer's pattern for one). `passages` are the document's
+    chunks in reading order. None when its text states no such thing."""
+    lines = [(p, s, e) for p in passages[:2] for s, e in _lines(p.text)][:FIRST_LINES]
+    if not lines:
+        return None
+
+    def text(line: tuple[Passage, int, int]) -> str:
+        passage, start, end = line
+        return passage.text[start:end]
+
+    def flat(value: str) -> str:
+        return " ".join(value.lower().split())
+
+    if attribute == "title":
+        title = flat(record.title)
+        found = [line for line in lines if title and title in flat(text(line))]
+        return found[0] if found else lines[0]
+    if attribute == "author":
+        surnames = {_surname(a) for author in record.authors for a in re.split(r";|\band\b", author) if a.strip()}
+        surnames.discard("")
+        for line in lines:
+            words = {w.lower() for w in WORD.findall(text(line))}
+            if surnames & words or BYLINE.match(text(line)):
+                return line
+        for passage in passages:  # authors named only in a reference at the end
+            for start, end in _lines(passage.text):
+                if surnames & {w.lower() for w in WORD.findall(passage.text[start:end])}:
+                    return passage, start, end
+        return None
+    if attribute == "date":
+        return next((line for line in lines if DATE.search(text(line))), None)
+    if attribute == "journal" and journal is not None:
+        return next((line for line in lines if journal.search(text(line))), None)
+    return None
+
+
+def _surname(author: str) -> str:
+    """The family name in "Ingrid Holm" or "Holm, I.", lower-cased."""
+    author = author.strip()
+    if "," in author:
+        return author.split(",")[0].strip().lower()
+    parts = WORD.findall(author)
+    return parts[-1].lower() if parts else ""
+
+
+def _lines(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each non-blank line of `text`, its surrounding spaces left out."""
+    spans = []
+    for match in re.finditer(r"[^\n]+", text):
+        line = match.group(0)
+        if line.strip():
+            lead = len(line) - len(line.lstrip())
+            spans.append((match.start() + lead, match.start() + len(line.rstrip())))
+    return spans
