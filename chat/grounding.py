@@ -6,8 +6,8 @@ wrong answer that such scores allow:
 - the thing asked about (`subject_of`) must be named by a quoted sentence, by the sentence it
   leans on, or by its document's title (`names_subject`): "What is the price of bananas?" is not
   answered with a company's share price;
-- a fact only one document can give (a dose, a price) comes from the document most about the
-  question's words (`most_about`), not from one that names them once;
+- a fact only one document can give (a dose, a price) comes from a document about the question's
+  words (`documents_about`), not from one that names them once;
 - a sentence that reads like instructions to an assistant is never quoted as an answer
   (`instruction_sentences`);
 - a question about a document itself ("What is the title of this report?") is answered from the
@@ -15,7 +15,7 @@ wrong answer that such scores allow:
 - a sentence whose subject is a pronoun ("It costs 85 euros") is about what the sentence before
   it names (`leans_on_previous`).
 
-All functions are pure, apart from `most_about`, which reads the store.
+All functions are pure, apart from `documents_about`, which reads the store.
 """
 
 from __future__ import annotations
@@ -33,7 +33,10 @@ from studychat.text import STOP_WORDS, WORD, content_words, stems, terms
 
 # A sentence whose subject is a pronoun or a phrase pointing back ("It costs 85 euros", "This
 # study enrolled ...") is about what the sentence before it names.
-PRONOUN_SUBJECT = re.compile(r"^\W*(it|its|this|these|that|those|they|their|he|she|his|her|such)\b", re.I)
+PRONOUN_SUBJECT = re.compile(
+    r"^\W*((it|its|this|these|that|those|they|their|he|she|his|her|such)|(each|both|all|most|some|none) of them)\b",
+    re.I,
+)
 
 # Words of a question, hyphens and apostrophes inside kept: "HIV-1", "Schett's".
 TOKEN = re.compile(r"[^\W_](?:[\w'’-]*[^\W_])?")
@@ -68,16 +71,18 @@ def leans_on_previous(text: str) -> bool:
     return bool(PRONOUN_SUBJECT.match(text))
 
 
-def subject_of(question: str, asked: str) -> Subject:
+def subject_of(question: str, asked: str, counting: bool = False) -> Subject:
     """The thing `question` asks about, read from `asked` (the question without the words that ask
     for its kind: "What is the  of bananas?" for "What is the price of bananas?").
 
-    It is the question's first noun phrase after its asking words, with the phrases joined to it by
-    "of", "for", "in", "and" ...: "Juicy Apples" in "How many Juicy Apples are in stock?", "field
-    course" and "payment deadline" in "What is the payment deadline for the field course?". Each
-    word is a group of its own, except that capitalised words in a row form one name whose words
-    must all be present ("Juicy Apples"). Words pointing at a document ("the study", "this
-    report") name no subject, and neither do plain numbers. An empty subject asks for no check.
+    It is the question's content words, any one of which an answer may name (questions paraphrase:
+    "What is the main cause of HIV-1 infection in children?" is answered by a sentence on "HIV-1
+    infection in children"). Capitalised words in a row form one name whose words must all be
+    present ("Juicy Apples" is not "Apple Inc."). When the question counts something (`counting`,
+    "How many Juicy Apples are in stock?"), what it counts is its subject: the phrase after "how
+    many", with the phrases joined to it by "of", "and" ... ("cases of tuberculosis", "men and
+    women"), not the rest ("in stock"). Words pointing at a document ("the study", "this report")
+    name no subject, and neither do plain numbers. An empty subject asks for no check.
     """
     tokens = TOKEN.findall(asked)
     first = (TOKEN.findall(question) or [""])[0]
@@ -85,15 +90,14 @@ def subject_of(question: str, asked: str) -> Subject:
     title_case = _title_case(question)
     start = next((i for i, w in enumerate(words) if w.lower() not in STOP_WORDS), len(words))
     runs: list[list[str]] = [[]]
-    for i in range(start, len(words)):
-        word = words[i]
+    for word in words[start:]:
         lower = word.lower()
-        if lower in JOINERS:
+        if lower in STOP_WORDS and not (len(word) == 1 and word.isupper()):  # the T of "CAR T cells"
             if runs[-1]:
                 runs.append([])
+            if counting and lower not in JOINERS:
+                break  # the counted phrase ends at its verb: "Juicy Apples | are in stock"
             continue
-        if lower in STOP_WORDS and not (len(word) == 1 and word.isupper()):  # the T of "CAR T cells"
-            break
         runs[-1].append(word)
     # a phrase that ends in a document word names a document ("the original paper"), and such a
     # word inside another phrase names no subject either ("when was the study conducted?")
@@ -113,7 +117,7 @@ def subject_of(question: str, asked: str) -> Subject:
             if word and not word.isdigit() and terms(word):
                 groups.append(((word, not title_case and word.islower()),))
     groups = [g for g in groups if any(terms(w) for w, _ in g)]
-    phrase = " ".join(" ".join(run) for run in runs)
+    phrase = ", ".join(" ".join(run) for run in runs)
     return Subject(tuple(dict.fromkeys(groups)), phrase)
 
 
@@ -182,55 +186,59 @@ def _stems_by_case(texts: Sequence[str], title: str, defined: dict[str, str]) ->
     return common, set(stems(named_words)) - common
 
 
-def most_about(
-    words: Iterable[str], documents: Sequence[str], store: Store, titles: dict[str, str], scanned: int = 200
-) -> str | None:
-    """Of `documents`, the one most about `words` (the question's content words): each word counts
-    by its rarity in the index (BM25's inverse document frequency) times the share of the
-    document's sentences that name it, and once more when the document's title does. A note that
-    names "lupus" once is less about lupus than a lupus cohort summary that names it throughout.
-    None when no document names any of the words. Only the first `scanned` chunks of a document
-    are read."""
+ABOUT_SHARE = 0.75  # a document this nearly as much about the question's words as the most is about them too
+
+
+def documents_about(
+    words: Iterable[str], documents: Sequence[str], store: Store, states: re.Pattern | None = None, scanned: int = 200
+) -> list[str]:
+    """Of `documents`, those about `words` (what the question names), in the order given, those
+    whose text `states` what the question asks for first. How much a document is about a word is
+    the share of its sentences (its title one of them) that name it, against the document that
+    names it most often; about all the words, the geometric mean of those. The documents within
+    `ABOUT_SHARE` of the most are kept. A note that names "lupus" once is not about lupus beside a cohort summary that
+    names it throughout. Only the first `scanned` chunks of a document are read; empty when no
+    document names any of the words."""
     wanted = list(dict.fromkeys(terms(" ".join(words))))
     if not wanted or not documents:
-        return None
-    frequencies, total = store.document_frequencies(wanted)
-    weight = {t: _idf(frequencies.get(t, 0), total) for t in wanted}
-    best, best_score = None, 0.0
+        return []
+    shares: dict[str, dict[str, float]] = {}
+    stating: set[str] = set()
     for document in documents:
-        sentences = list(
-            dict.fromkeys(s for p in store.document_chunks(document)[:scanned] for s in _rough_sentences(p.text))
-        )
-        if not sentences:
+        chunks = store.document_chunks(document)[:scanned]
+        if not chunks:
             continue
-        naming = {t: 0 for t in wanted}
+        sentences = list(dict.fromkeys([chunks[0].title, *(s for p in chunks for s in _rough_sentences(p.text))]))
+        naming = dict.fromkeys(wanted, 0)
         for sentence in sentences:
-            for t in set(terms(sentence)) & set(wanted):
+            for t in set(terms(sentence)).intersection(wanted):
                 naming[t] += 1
-        in_title = set(terms(titles.get(document, "")))
-        score = sum(weight[t] * (naming[t] / len(sentences) + (t in in_title)) for t in wanted)
-        if score > best_score:
-            best, best_score = document, score
-    return best
-
-
-def _idf(frequency: int, total: int) -> float:
-    total = max(total, 1)
-    return math.log(1 + (total - frequency + 0.5) / (frequency + 0.5))
+        shares[document] = {t: n / len(sentences) for t, n in naming.items()}
+        if states is not None and any(states.search(p.text) for p in chunks):
+            stating.add(document)
+    most = {t: max(share[t] for share in shares.values()) for t in wanted} if shares else {}
+    named = [t for t in wanted if most.get(t)]
+    # the geometric mean: a document must be about every word, not much about one of them
+    score = {d: math.prod(share[t] / most[t] for t in named) ** (1 / max(len(named), 1)) for d, share in shares.items()}
+    top = max(score.values(), default=0.0)
+    if top <= 0:
+        return []
+    about = [d for d in documents if d in score and score[d] >= ABOUT_SHARE * top]
+    return [d for d in about if d in stating] + [d for d in about if d not in stating]
 
 
 def _rough_sentences(text: str) -> list[str]:
     return [s for s in re.split(r"(?<=[.!?])\s+|\n\s*\n", text) if s.strip()]
 
 
-def instruction_sentences(passage: Passage) -> set[int]:
-    """Indexes of the passage's sentences that an instruction to an assistant covers, found by the
-    detector that flags chunks at ingest (`studychat.instructions`). Only a flagged passage is
-    searched."""
+def instruction_sentences(passage: Passage) -> set[tuple[int, int]]:
+    """(start, end) of each of the passage's sentences that an instruction to an assistant covers,
+    found by the detector that flags chunks at ingest (`studychat.instructions`); an instruction
+    that runs over two sentences covers both. Only a flagged passage is searched."""
     if not passage.flagged:
         return set()
     spans = instruction_spans(passage.text)
-    return {i for i, (s, e) in enumerate(passage.sentences) if any(s < end and start < e for start, end in spans)}
+    return {(s, e) for s, e in passage.sentences if any(s < end and start < e for start, end in spans)}
 
 
 # What a question may ask of a document itself, and the words that ask it.
@@ -251,8 +259,8 @@ ATTRIBUTE_WORDS = frozenset(
 
 
 def asks_about_document(question: str) -> str | None:
-    """"title", "author", "date" or "journal" when the question asks that of a document itself and
-    nothing else ("What is the title of this report?", "Who wrote it?", "When was this paper
+    """What a question asks of a document itself, when it asks that and nothing else: "title",
+    "author", "date" or "journal" ("What is the title of this report?", "Who wrote it?", "When was this paper
     published?"); None for a question that names anything more ("Who wrote Hamlet?", "When was
     the study conducted?", "Who wrote the original paper?")."""
     if not DOCUMENT_REFERENCE.search(question):
