@@ -19,11 +19,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from chat.grounding import (
+    DocumentQuestion,
     Subject,
     asks_about_document,
     documents_about,
     instruction_sentences,
     leans_on_previous,
+    names_document,
     names_subject,
     self_statement,
     subject_of,
@@ -556,30 +558,32 @@ def never_named(subject: Subject, store: Store) -> str:
 
 
 def document_statement(
-    attribute: str,
-    question: str,
-    kind: tuple[str, re.Pattern] | None,
-    passages: list[Passage],
-    store: Store,
-    followed: str | None,
+    asked: DocumentQuestion, passages: list[Passage], store: Store, followed: str | None
 ) -> Answer | None:
     """The answer to a question about a document itself ("What is the title of this report?", "Who
     wrote it?"): the line of the document that states it, quoted and cited. The document is the
-    only one, the one a follow-up is about, the one the question names, or else the best
-    passage's. None when its text states no such thing."""
+    only one; else the one whose title holds the question's other words ("the nitrate report");
+    else the one a follow-up is about; else the first (best passage's first) that calls itself
+    what the question calls it ("This report summarises ..."); else the best passage's. None when
+    its text states no such thing, or no title holds the question's other words."""
     documents = list(dict.fromkeys(p.document_id for p in passages))
-    naming = naming_documents(question, kind, passages, store)
+    titles = {p.document_id: p.title for p in passages}
     if store.counts()[0] == 1:
-        document = passages[0].document_id
+        document = documents[0]
+    elif asked.words:
+        document = next((d for d in documents if names_document(asked.words, titles[d])), None)
+        if document is None:
+            return None
     elif followed:
         document = followed
     else:
-        document = naming[0] if naming and len(naming) < len(documents) else passages[0].document_id
+        calls = [d for d in documents if asked.noun and names_document([asked.noun], _beginning(d, store))]
+        document = calls[0] if calls else documents[0]
     record = store.document(document)
     if record is None:
         return None
     journal = next(answer for name, _, answer in ASKS if name == "journal")
-    found = self_statement(attribute, record, store.document_chunks(document), journal)
+    found = self_statement(asked.attribute, record, store.document_chunks(document), journal)
     if found is None:
         return None
     passage, start, end = found
@@ -591,6 +595,12 @@ def document_statement(
     if citation.flagged:
         text, notes = f"{FLAG_WARNING}\n\n{text}", [FLAG_WARNING]
     return Answer(text=text, citations=[citation], notes=notes)
+
+
+def _beginning(document: str, store: Store) -> str:
+    """A document's title and first chunk: where it says what it is ("This report ...")."""
+    chunks = store.document_chunks(document)[:1]
+    return " ".join(f"{p.title} {p.text}" for p in chunks)
 
 
 def answer_from_passages(
@@ -617,8 +627,8 @@ def answer_from_passages(
         return related_reading(passages, query_vectors, reason=f"They never mention {', '.join(unknown)}.")
     kind = asked_kind(question)
     followed = quoted_document(last_answer, store) if context and last_answer else None
-    attribute = asks_about_document(question)
-    stated = document_statement(attribute, question, kind, read, store, followed) if attribute else None
+    about_itself = asks_about_document(question)
+    stated = document_statement(about_itself, read, store, followed) if about_itself else None
     if stated:
         return stated
     # The document the question is about: for a follow-up the one the last answer quoted, else

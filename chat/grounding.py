@@ -243,34 +243,53 @@ def instruction_sentences(passage: Passage) -> set[tuple[int, int]]:
 
 # What a question may ask of a document itself, and the words that ask it.
 ATTRIBUTES = [
-    ("title", r"\b(what is|what's)\b.*\btitle\b|\btitled?\b|\b(called|named)\b"),
-    ("author", r"\bwho (wrote|authored|is the author|are the authors|made|prepared)\b|\bauthors?\b|\bwritten by\b"),
-    ("date", r"\bwhen\b.*\b(written|published|dated|released|issued|made|prepared)\b|\bdate\b"),
+    ("title", r"\btitle\b|\btitled\b|\bwhat is (this|the) \w+ called\b"),
+    ("author", r"\bwho (wrote|authored|is the author|are the authors|prepared)\b|\bauthors?\b|\bwritten by\b"),
+    ("date", r"\bwhen\b.*\b(written|published|dated|released|issued|prepared)\b|\bdate\b"),
     ("journal", r"\b(which|what) (journal|publication)\b|\bjournal\b|\bwhere\b.*\bpublished\b"),
 ]
 ATTRIBUTES = [(name, re.compile(pattern, re.I)) for name, pattern in ATTRIBUTES]
 DOCUMENT_REFERENCE = re.compile(
-    rf"\b(this|the|that|your|our)\s+({'|'.join(sorted(DOCUMENT_WORDS))})\b|\b(it|its)\b", re.I
+    rf"\b(this|the|that|your|our)\s+([\w-]+\s+){{0,3}}?(?P<noun>{'|'.join(sorted(DOCUMENT_WORDS))})\b"
+    r"|\b(?P<pronoun>it|its)\b",
+    re.I,
 )
 ATTRIBUTE_WORDS = frozenset(
-    "title titled called named wrote written authored author authors made prepared published released issued "
+    "title titled called wrote written authored author authors prepared published released issued "
     "dated date journal publication".split()
 )
 
 
-def asks_about_document(question: str) -> str | None:
-    """What a question asks of a document itself, when it asks that and nothing else: "title",
-    "author", "date" or "journal" ("What is the title of this report?", "Who wrote it?", "When was this paper
-    published?"); None for a question that names anything more ("Who wrote Hamlet?", "When was
-    the study conducted?", "Who wrote the original paper?")."""
-    if not DOCUMENT_REFERENCE.search(question):
+@dataclass(frozen=True)
+class DocumentQuestion:
+    """A question about a document itself: what it asks (`attribute`), the word it calls the
+    document by ("report"; empty for "it"), and any other words, which must be in the title of the
+    document meant ("Who wrote the *nitrate* report?")."""
+
+    attribute: str
+    noun: str
+    words: tuple[str, ...]
+
+
+def asks_about_document(question: str) -> DocumentQuestion | None:
+    """The question's `DocumentQuestion` when it asks a document's title, authors, date or journal
+    ("What is the title of this report?", "Who wrote it?", "When was this paper published?");
+    None for a question about anything else ("Who wrote Hamlet?", "When was the study
+    conducted?"). "It" stands for a document only when asked who wrote it or when it was
+    published: "What is it called?" asks about a thing the conversation named."""
+    reference = DOCUMENT_REFERENCE.search(question)
+    if reference is None:
         return None
     attribute = next((name for name, pattern in ATTRIBUTES if pattern.search(question)), None)
-    if attribute is None:
+    if attribute is None or (attribute == "title" and (reference["pronoun"] or "").lower() == "it"):
         return None
-    rest = DOCUMENT_REFERENCE.sub(" ", question)
-    left = [w for w in content_words(rest) if w not in ATTRIBUTE_WORDS]
-    return attribute if not left else None
+    words = tuple(w for w in content_words(question) if w not in ATTRIBUTE_WORDS and w not in DOCUMENT_WORDS)
+    return DocumentQuestion(attribute, (reference["noun"] or "").lower(), words)
+
+
+def names_document(words: Iterable[str], title: str) -> bool:
+    """Whether a document's title holds every one of `words` (in any form the index stems alike)."""
+    return set(terms(" ".join(words))) <= set(terms(title))
 
 
 BYLINE = re.compile(r"^\s*(authors?|written by|prepared by|by)\b", re.I)
@@ -305,15 +324,18 @@ def self_statement(
         found = [line for line in lines if title and title in flat(text(line))]
         return found[0] if found else lines[0]
     if attribute == "author":
-        surnames = {_surname(a) for author in record.authors for a in re.split(r";|\band\b", author) if a.strip()}
-        surnames.discard("")
+        surnames = surnames_of(record.authors)
+
+        def names_authors(value: str) -> bool:  # half of them at least: a caption naming one is no byline
+            named = surnames & {w.lower() for w in WORD.findall(value)}
+            return bool(named) and len(named) * 2 >= len(surnames)
+
         for line in lines:
-            words = {w.lower() for w in WORD.findall(text(line))}
-            if surnames & words or BYLINE.match(text(line)):
+            if names_authors(text(line)) or BYLINE.match(text(line)):
                 return line
         for passage in passages:  # authors named only in a reference at the end
             for start, end in _lines(passage.text):
-                if surnames & {w.lower() for w in WORD.findall(passage.text[start:end])}:
+                if names_authors(passage.text[start:end]):
                     return passage, start, end
         return None
     if attribute == "date":
@@ -323,13 +345,25 @@ def self_statement(
     return None
 
 
-def _surname(author: str) -> str:
-    """The family name in "Ingrid Holm" or "Holm, I.", lower-cased."""
-    author = author.strip()
-    if "," in author:
-        return author.split(",")[0].strip().lower()
-    parts = WORD.findall(author)
-    return parts[-1].lower() if parts else ""
+INITIALS = re.compile(r"^\s*([A-Z]\.\s*-?)+\s*$")
+
+
+def surnames_of(authors: Iterable[str]) -> set[str]:
+    """The family names, lower-cased, in a document's stored authors, however they are listed:
+    ["Holm, I.", "Berg, T."], ["Ingrid Holm", "Tomas Berg"], or one string "Ingrid Holm, Tomas
+    Berg" or "Ingrid Holm; Tomas Berg and Ann Lee"."""
+    found = set()
+    for author in authors:
+        pieces = [p.strip() for p in re.split(r";|\band\b|&", author) if p.strip()]
+        for piece in pieces:
+            parts = [p.strip() for p in piece.split(",") if p.strip()]
+            if len(parts) == 2 and INITIALS.match(parts[1]):  # "Holm, I."
+                parts = [parts[0].split()[-1]]
+            for name in parts:
+                words = WORD.findall(name)
+                if words:
+                    found.add(words[-1].lower())
+    return found
 
 
 def _lines(text: str) -> list[tuple[int, int]]:
