@@ -650,7 +650,7 @@ def answer_from_passages(
     if required and not followed and len(naming) > 1:
         # of the documents that name what the question names, one about it that states what is
         # asked: a note that names lupus once is not what "the lupus patients" are about
-        words = question_names(question, kind, store) or [w for group in asked_about.groups for w, _ in group]
+        words = [*question_names(question, kind, store), *(w for group in asked_about.groups for w, _ in group)]
         main = next(iter(documents_about(words, naming, store, kind[1])), main)
     about = main if required else None
     sentences = score_sentences(question, kind, context, said, query_vectors, read, store, about, subject)

@@ -187,6 +187,11 @@ def _stems_by_case(texts: Sequence[str], title: str, defined: dict[str, str]) ->
 
 
 ABOUT_SHARE = 0.75  # a document this nearly as much about the question's words as the most is about them too
+# Verbs a question wraps its subject in ("given to", "did they receive"): they say nothing of what
+# a document is about.
+FRAME_WORDS = "give gave given get got receive received take took taken use used need needed make made"
+FRAME_TERMS = frozenset(terms(FRAME_WORDS))
+ABOUT_FLOOR = 0.1  # a word a document never names counts as this much: questions hold words no document uses
 
 
 def documents_about(
@@ -195,11 +200,12 @@ def documents_about(
     """Of `documents`, those about `words` (what the question names), in the order given, those
     whose text `states` what the question asks for first. How much a document is about a word is
     the share of its sentences (its title one of them) that name it, against the document that
-    names it most often; about all the words, the geometric mean of those. The documents within
+    names it most often (`ABOUT_FLOOR` at least); about all the words, the geometric mean of those.
+    The documents within
     `ABOUT_SHARE` of the most are kept. A note that names "lupus" once is not about lupus beside a cohort summary that
     names it throughout. Only the first `scanned` chunks of a document are read; empty when no
     document names any of the words."""
-    wanted = list(dict.fromkeys(terms(" ".join(words))))
+    wanted = [t for t in dict.fromkeys(terms(" ".join(words))) if t not in FRAME_TERMS]
     if not wanted or not documents:
         return []
     shares: dict[str, dict[str, float]] = {}
@@ -219,7 +225,10 @@ def documents_about(
     most = {t: max(share[t] for share in shares.values()) for t in wanted} if shares else {}
     named = [t for t in wanted if most.get(t)]
     # the geometric mean: a document must be about every word, not much about one of them
-    score = {d: math.prod(share[t] / most[t] for t in named) ** (1 / max(len(named), 1)) for d, share in shares.items()}
+    score = {
+        d: math.prod(max(share[t] / most[t], ABOUT_FLOOR) for t in named) ** (1 / max(len(named), 1))
+        for d, share in shares.items()
+    }
     top = max(score.values(), default=0.0)
     if top <= 0:
         return []
