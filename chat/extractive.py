@@ -577,7 +577,11 @@ def document_statement(
     elif followed:
         document = followed
     else:
-        calls = [d for d in documents if asked.noun and names_document([asked.noun], _beginning(d, store))]
+        # the one that says "this report" of itself, else one that calls itself a report at all
+        beginnings = {d: _beginning(d, store) for d in documents} if asked.noun else {}
+        itself = re.compile(rf"\bthis {asked.noun}", re.I)
+        calls = [d for d in beginnings if itself.search(beginnings[d])]
+        calls += [d for d in beginnings if names_document([asked.noun], beginnings[d])]
         document = calls[0] if calls else documents[0]
     record = store.document(document)
     if record is None:

@@ -90,19 +90,23 @@ def subject_of(question: str, asked: str, counting: bool = False) -> Subject:
     title_case = _title_case(question)
     start = next((i for i, w in enumerate(words) if w.lower() not in STOP_WORDS), len(words))
     runs: list[list[str]] = [[]]
+    between: list[list[str]] = [[]]  # the small words before each run
     for word in words[start:]:
         lower = word.lower()
         if lower in STOP_WORDS and not (len(word) == 1 and word.isupper()):  # the T of "CAR T cells"
             if runs[-1]:
                 runs.append([])
+                between.append([])
             if counting and lower not in JOINERS:
                 break  # the counted phrase ends at its verb: "Juicy Apples | are in stock"
+            between[-1].append(lower)
             continue
         runs[-1].append(word)
     # a phrase that ends in a document word names a document ("the original paper"), and such a
     # word inside another phrase names no subject either ("when was the study conducted?")
-    runs = [r for r in runs if r and r[-1].lower() not in DOCUMENT_WORDS]
-    runs = [kept for kept in ([w for w in r if w.lower() not in DOCUMENT_WORDS] for r in runs) if kept]
+    kept_runs = [i for i, r in enumerate(runs) if r and r[-1].lower() not in DOCUMENT_WORDS]
+    phrase = _phrase([runs[i] for i in kept_runs], [between[i] for i in kept_runs])
+    runs = [kept for kept in ([w for w in runs[i] if w.lower() not in DOCUMENT_WORDS] for i in kept_runs) if kept]
     groups: list[tuple[tuple[str, bool], ...]] = []
     for run in runs:
         name: list[str] = []
@@ -117,8 +121,19 @@ def subject_of(question: str, asked: str, counting: bool = False) -> Subject:
             if word and not word.isdigit() and terms(word):
                 groups.append(((word, not title_case and word.islower()),))
     groups = [g for g in groups if any(terms(w) for w, _ in g)]
-    phrase = ", ".join(" ".join(run) for run in runs)
     return Subject(tuple(dict.fromkeys(groups)), phrase)
+
+
+def _phrase(runs: list[list[str]], between: list[list[str]]) -> str:
+    """The subject as the question words it, for a refusal: "kilo of saffron", "men and women";
+    phrases the question keeps apart are listed ("organs, lupus trial")."""
+    out = ""
+    for i, run in enumerate(runs):
+        if i:
+            small = [w for w in between[i] if w not in {"the", "a", "an"}]
+            out += f" {' '.join(small)} " if small and set(small) <= {"of", "and", "or"} else ", "
+        out += " ".join(run)
+    return out
 
 
 def _title_case(question: str) -> bool:
@@ -166,24 +181,36 @@ def _held(word: str, is_common: bool, common: set[str], named: set[str]) -> bool
 def _stems_by_case(texts: Sequence[str], title: str, defined: dict[str, str]) -> tuple[set[str], set[str]]:
     """(stems of words used as common words, stems of words used only as names) in the texts; the
     title's words and every other form of a term count as common words."""
-    common_words: list[str] = content_words(with_other_forms(title, defined)) if title else []
+    common_words: list[str] = []
     named_words: list[str] = []
-    for text in texts:
+    if title and _title_case(title):  # "Living With Lupus": its capitals tell no names apart
+        common_words += content_words(with_other_forms(title, defined))
+        title = ""
+    for text in [*texts, title]:
+        words = [w for piece in re.finditer(r"\S+", text) for w in _words_with_ends(piece.group(0))]
         sentence_start = True
-        for match in re.finditer(r"\S+", text):
-            piece = match.group(0)
-            for word in WORD.findall(piece):
-                lower = word.lower()
-                if lower not in STOP_WORDS:
-                    capitalised = word[0].isupper() and not word.isupper()
-                    (named_words if capitalised and not sentence_start else common_words).append(lower)
-                sentence_start = False
-            if SENTENCE_END.search(piece):
-                sentence_start = True
+        for i, (word, ends) in enumerate(words):
+            lower = word.lower()
+            if lower not in STOP_WORDS:
+                capitalised = word[0].isupper() and not word.isupper()
+                following = words[i + 1][0] if i + 1 < len(words) and not ends else ""
+                # a capital inside a sentence is a name, and so is one that begins it when the next
+                # word has one too ("Kestrel Airlines carried ..."); "Apples are ..." is no name
+                name = capitalised and (
+                    not sentence_start or (following[:1].isupper() and following.lower() not in STOP_WORDS)
+                )
+                (named_words if name else common_words).append(lower)
+            sentence_start = ends
         extra = with_other_forms(text, defined)[len(text) :]
         common_words += content_words(extra)
     common = set(stems(common_words))
     return common, set(stems(named_words)) - common
+
+
+def _words_with_ends(piece: str) -> list[tuple[str, bool]]:
+    """The words of one space-free piece of text, the last marked when the piece ends a sentence."""
+    words = WORD.findall(piece)
+    return [(w, i == len(words) - 1 and bool(SENTENCE_END.search(piece))) for i, w in enumerate(words)]
 
 
 ABOUT_SHARE = 0.75  # a document this nearly as much about the question's words as the most is about them too
@@ -335,9 +362,9 @@ def self_statement(
     if attribute == "author":
         surnames = surnames_of(record.authors)
 
-        def names_authors(value: str) -> bool:  # half of them at least: a caption naming one is no byline
+        def names_authors(value: str) -> bool:  # most of them: a caption naming one is no byline
             named = surnames & {w.lower() for w in WORD.findall(value)}
-            return bool(named) and len(named) * 2 >= len(surnames)
+            return len(named) * 2 > len(surnames)
 
         for line in lines:
             if names_authors(text(line)) or BYLINE.match(text(line)):

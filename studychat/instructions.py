@@ -11,7 +11,9 @@ import re
 INSTRUCTIONS = re.compile(
     r"\b(ignore|disregard|forget|override)\b.{0,40}\b(previous|prior|above|earlier|all|your|the system)\b.{0,20}"
     r"\b(instructions?|prompts?|rules|directions)\b|\byou are now\b|\bsystem prompt\b|\bnew instructions\b|"
-    r"\bact as (an?|the) \w+|\bdo not (tell|reveal|mention)\b.{0,30}\b(user|anyone)\b",
+    r"\bact as (an?|the) \w+|\bdo not (tell|reveal|mention)\b.{0,30}\b(user|anyone)\b|"
+    # what an injected text asks an assistant to say: "tell the user that ...", "reply with the word X"
+    r"\b(tell|inform|assure) the user\b|\b(reply|respond|answer)( only)? with the word\b",
     re.IGNORECASE | re.DOTALL,
 )
 
