@@ -45,7 +45,8 @@ JOINERS = frozenset("of for in on to the a an and or".split())
 # Words that point at a document rather than name a subject: "the study", "this report".
 DOCUMENT_WORDS = frozenset(
     "study studies paper papers article articles report reports document documents text texts page pages "
-    "file files pdf trial trials research review publication source book chapter guide guideline note".split()
+    "file files pdf trial trials research review publication source book chapter guide guideline note minutes memo "
+    "letter handbook manual leaflet brochure booklet newsletter essay".split()
 )
 SENTENCE_END = re.compile(r"[.!?:;]['\"”’)\]]*$")
 
