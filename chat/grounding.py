@@ -111,7 +111,10 @@ def subject_of(question: str, asked: str, counting: bool = False) -> Subject:
     groups: list[tuple[tuple[str, bool], ...]] = []
     for run in runs:
         name: list[str] = []
-        for word in [*run, ""]:
+        for i, word in enumerate([*run, ""]):
+            if len(word) == 1 and word.isupper() and not name and i and groups and groups[-1][-1][0] == run[i - 1]:
+                groups[-1] = (*groups[-1], (word, False))  # "hepatitis C", "vitamin D": one name
+                continue
             named = bool(word) and not title_case and _name_cased(word, word == first)
             if named:
                 name.append(word)
@@ -121,7 +124,8 @@ def subject_of(question: str, asked: str, counting: bool = False) -> Subject:
                 name = []
             if word and not word.isdigit() and terms(word):
                 groups.append(((word, not title_case and word.islower()),))
-    groups = [g for g in groups if any(terms(w) for w, _ in g)]
+    # a letter alone ("C", "T") is in too many words to name anything: only as part of a name
+    groups = [g for g in groups if any(terms(w) for w, _ in g) and not (len(g) == 1 and len(g[0][0]) == 1)]
     return Subject(tuple(dict.fromkeys(groups)), phrase)
 
 
