@@ -48,6 +48,12 @@ DOCUMENT_WORDS = frozenset(
     "file files pdf trial trials research review publication source book chapter guide guideline note minutes memo "
     "letter handbook manual leaflet brochure booklet newsletter essay".split()
 )
+# Verbs a question wraps its subject in ("given to", "did they receive", "is used for"): they name
+# no subject and say nothing of what a document is about.
+FRAME_WORDS = frozenset(
+    "give gives gave given get gets got receive receives received take takes took taken use uses used "
+    "need needs needed make makes made".split()
+)
 SENTENCE_END = re.compile(r"[.!?:;]['\"”’)\]]*$")
 
 
@@ -122,7 +128,7 @@ def subject_of(question: str, asked: str, counting: bool = False) -> Subject:
             if name:
                 groups.append(tuple((w, False) for w in name))
                 name = []
-            if word and not word.isdigit() and terms(word):
+            if word and not word.isdigit() and word.lower() not in FRAME_WORDS and terms(word):
                 groups.append(((word, not title_case and word.islower()),))
     # a letter alone ("C", "T") is in too many words to name anything: only as part of a name
     groups = [g for g in groups if any(terms(w) for w, _ in g) and not (len(g) == 1 and len(g[0][0]) == 1)]
@@ -219,10 +225,6 @@ def _words_with_ends(piece: str) -> list[tuple[str, bool]]:
 
 
 ABOUT_SHARE = 0.75  # a document this nearly as much about the question's words as the most is about them too
-# Verbs a question wraps its subject in ("given to", "did they receive"): they say nothing of what
-# a document is about.
-FRAME_WORDS = "give gave given get got receive received take took taken use used need needed make made"
-FRAME_TERMS = frozenset(terms(FRAME_WORDS))
 ABOUT_FLOOR = 0.1  # a word a document never names counts as this much: questions hold words no document uses
 
 
@@ -237,7 +239,7 @@ def documents_about(
     `ABOUT_SHARE` of the most are kept. A note that names "lupus" once is not about lupus beside a cohort summary that
     names it throughout. Only the first `scanned` chunks of a document are read; empty when no
     document names any of the words."""
-    wanted = [t for t in dict.fromkeys(terms(" ".join(words))) if t not in FRAME_TERMS]
+    wanted = list(dict.fromkeys(terms(" ".join(w for w in words if w.lower() not in FRAME_WORDS))))
     if not wanted or not documents:
         return []
     shares: dict[str, dict[str, float]] = {}
