@@ -22,11 +22,12 @@ from chat.grounding import (
     DocumentQuestion,
     Subject,
     asks_about_document,
+    document_meant,
     documents_about,
     instruction_sentences,
     leans_on_previous,
-    names_document,
     names_subject,
+    never_named,
     self_statement,
     subject_of,
 )
@@ -502,11 +503,7 @@ def related_reading(
         if s.passage not in nearest or s.topic > nearest[s.passage].topic:
             nearest[s.passage] = s
     citations = [Citation.of(i + 1, p, nearest[i].text if i in nearest else "") for i, p in enumerate(passages[:3])]
-    text = " ".join(t for t in (REFUSAL, reason, RELATED) if t)
-    notes = list(notes or [])
-    if any(c.flagged for c in citations):
-        text = f"{FLAG_WARNING}\n\n{text}"
-        notes.append(FLAG_WARNING)
+    text, notes = warned(" ".join(t for t in (REFUSAL, reason, RELATED) if t), citations, notes or [])
     return Answer(text=text, citations=citations, refused=True, notes=notes)
 
 
@@ -529,7 +526,7 @@ def about_subject(subject: Subject, sentences: list[Sentence], passages: list[Pa
         if s.asked is not None:
             texts.append(s.asked.text)
         previous = _previous(s, sentences)
-        if previous is not None and (leans_back(s, previous)):
+        if previous is not None and leans_back(s, previous):
             texts.append(previous.text)
         if names_subject(subject, texts, passages[s.passage].title, defined):
             kept.append(s)
@@ -547,43 +544,14 @@ def leans_back(sentence: Sentence, previous: Sentence) -> bool:
     )
 
 
-def never_named(subject: Subject, store: Store) -> str:
-    """Why a question is declined when no passage found names what it asks about: the index holds
-    none of it at all, or only passages not found for the question do."""
-    frequencies, _ = store.document_frequencies([t for group in subject.groups for w, _ in group for t in terms(w)])
-    anywhere = any(all(frequencies.get(t) for w, _ in group for t in terms(w)) for group in subject.groups)
-    if anywhere:
-        return f"None of the passages found mentions {subject.phrase}."
-    return f"They never mention {subject.phrase}."
-
-
 def document_statement(
     asked: DocumentQuestion, passages: list[Passage], store: Store, followed: str | None
 ) -> Answer | None:
     """The answer to a question about a document itself ("What is the title of this report?", "Who
-    wrote it?"): the line of the document that states it, quoted and cited. The document is the
-    only one; else the one whose title holds the question's other words ("the nitrate report");
-    else the one a follow-up is about; else the first (best passage's first) that calls itself
-    what the question calls it ("This report summarises ..."); else the best passage's. None when
-    its text states no such thing, or no title holds the question's other words."""
-    documents = list(dict.fromkeys(p.document_id for p in passages))
-    titles = {p.document_id: p.title for p in passages}
-    if store.counts()[0] == 1:
-        document = documents[0]
-    elif asked.words:
-        document = next((d for d in documents if names_document(asked.words, titles[d])), None)
-        if document is None:
-            return None
-    elif followed:
-        document = followed
-    else:
-        # the one that says "this report" of itself, else one that calls itself a report at all
-        beginnings = {d: _beginning(d, store) for d in documents} if asked.noun else {}
-        itself = re.compile(rf"\bthis {asked.noun}", re.I)
-        calls = [d for d in beginnings if itself.search(beginnings[d])]
-        calls += [d for d in beginnings if names_document([asked.noun], beginnings[d])]
-        document = calls[0] if calls else documents[0]
-    record = store.document(document)
+    wrote it?"): the line of the document meant (`chat.grounding.document_meant`) that states it,
+    quoted and cited; None when there is no such line, or it reads like instructions."""
+    document = document_meant(asked, passages, store, followed)
+    record = store.document(document) if document else None
     if record is None:
         return None
     journal = next(answer for name, _, answer in ASKS if name == "journal")
@@ -591,20 +559,20 @@ def document_statement(
     if found is None:
         return None
     passage, start, end = found
-    if passage.flagged and any(s < end and start < e for s, e in instruction_sentences(passage)):
+    if any(s < end and start < e for s, e in instruction_sentences(passage)):
         return None
     line = passage.text[start:end]
-    citation = Citation.of(1, passage, line)
-    text, notes = f"{line} [1]", []
-    if citation.flagged:
-        text, notes = f"{FLAG_WARNING}\n\n{text}", [FLAG_WARNING]
-    return Answer(text=text, citations=[citation], notes=notes)
+    citations = [Citation.of(1, passage, line)]
+    text, notes = warned(f"{line} [1]", citations)
+    return Answer(text=text, citations=citations, notes=notes)
 
 
-def _beginning(document: str, store: Store) -> str:
-    """A document's title and first chunk: where it says what it is ("This report ...")."""
-    chunks = store.document_chunks(document)[:1]
-    return " ".join(f"{p.title} {p.text}" for p in chunks)
+def warned(text: str, citations: list[Citation], notes: Sequence[str] = ()) -> tuple[str, list[str]]:
+    """(text, notes) of an answer, the warning first in both when a cited passage reads like
+    instructions to an assistant."""
+    if any(c.flagged for c in citations):
+        return f"{FLAG_WARNING}\n\n{text}", [*notes, FLAG_WARNING]
+    return text, list(notes)
 
 
 def answer_from_passages(
@@ -649,7 +617,7 @@ def answer_from_passages(
     # what a count is of is its subject ("How many Juicy Apples are in stock?"), unless it counts
     # people: a share of the patients answers too, without naming them
     counted = COUNTED.search(question)
-    counting = kind is not None and kind[0] == "number" and counted and "patient" not in other_forms(counted[1])
+    counting = bool(kind and kind[0] == "number" and counted and "patient" not in other_forms(counted[1]))
     asked_about = Subject((), "") if context else subject_of(question, without_asking(question, kind), counting)
     if required and not followed and len(naming) > 1:
         # of the documents that name what the question names, one about it that states what is
@@ -708,9 +676,5 @@ def answer_from_passages(
         spans.setdefault(s.passage, []).append((s.start, s.end))
         parts.append(f"{s.text} [{n}]")
     citations = [Citation.of(n, read[i], quote(read[i], spans[i])) for i, n in numbers.items()]
-    text = " ".join(parts)
-    notes = []
-    if any(c.flagged for c in citations):
-        text = f"{FLAG_WARNING}\n\n{text}"
-        notes.append(FLAG_WARNING)
+    text, notes = warned(" ".join(parts), citations)
     return Answer(text=text, citations=citations, notes=notes)

@@ -11,11 +11,11 @@ wrong answer that such scores allow:
 - a sentence that reads like instructions to an assistant is never quoted as an answer
   (`instruction_sentences`);
 - a question about a document itself ("What is the title of this report?") is answered from the
-  line of that document that states it (`asks_about_document`, `self_statement`);
+  line of that document that states it (`asks_about_document`, `document_meant`, `self_statement`);
 - a sentence whose subject is a pronoun ("It costs 85 euros") is about what the sentence before
   it names (`leans_on_previous`).
 
-All functions are pure, apart from `documents_about`, which reads the store.
+All functions are pure, apart from those that take the store and read it.
 """
 
 from __future__ import annotations
@@ -333,6 +333,44 @@ def asks_about_document(question: str) -> DocumentQuestion | None:
 def names_document(words: Iterable[str], title: str) -> bool:
     """Whether a document's title holds every one of `words` (in any form the index stems alike)."""
     return set(terms(" ".join(words))) <= set(terms(title))
+
+
+def document_meant(
+    asked: DocumentQuestion, passages: Sequence[Passage], store: Store, followed: str | None
+) -> str | None:
+    """The document a question about a document itself means: the only one in the index; else the
+    one of the passages whose title holds the question's other words ("the nitrate report"), or
+    None when no title does; else the one a follow-up is about (`followed`); else the first, in
+    the passages' order, that says "this report" of itself at its beginning, or calls itself a
+    report there at all; else the best passage's."""
+    documents = list(dict.fromkeys(p.document_id for p in passages))
+    if not documents:
+        return None
+    if store.counts()[0] == 1:
+        return documents[0]
+    if asked.words:
+        titles = {p.document_id: p.title for p in passages}
+        return next((d for d in documents if names_document(asked.words, titles[d])), None)
+    if followed:
+        return followed
+    if asked.noun:
+        beginnings = {d: " ".join(f"{p.title} {p.text}" for p in store.document_chunks(d)[:1]) for d in documents}
+        itself = re.compile(rf"\bthis {asked.noun}\b", re.I)
+        calls = [d for d in documents if itself.search(beginnings[d])]
+        calls += [d for d in documents if names_document([asked.noun], beginnings[d])]
+        if calls:
+            return calls[0]
+    return documents[0]
+
+
+def never_named(subject: Subject, store: Store) -> str:
+    """Why a question is declined when no passage found names what it asks about: the index holds
+    none of it ("They never mention bananas."), or only passages not found for the question do."""
+    found = {w: terms(w) for group in subject.groups for w, _ in group}
+    frequencies, _ = store.document_frequencies([t for stems_ in found.values() for t in stems_])
+    if any(all(frequencies.get(t) for w, _ in group for t in found[w]) for group in subject.groups):
+        return f"None of the passages found mentions {subject.phrase}."
+    return f"They never mention {subject.phrase}."
 
 
 BYLINE = re.compile(r"^\s*(authors?|written by|prepared by|by)\b", re.I)
