@@ -45,8 +45,8 @@ JOINERS = frozenset("of for in on to the a an and or".split())
 # Words that point at a document rather than name a subject: "the study", "this report".
 DOCUMENT_WORDS = frozenset(
     "study studies paper papers article articles report reports document documents text texts page pages "
-    "file files pdf trial trials research review publication source book chapter guide guideline note minutes memo "
-    "letter handbook manual leaflet brochure booklet newsletter essay".split()
+    "file files pdf trial trials research review publication source book chapter guide guideline note minutes "
+    "memo letter handbook manual leaflet brochure booklet newsletter essay authors".split()
 )
 # Verbs a question wraps its subject in ("given to", "did they receive", "is used for"): they name
 # no subject and say nothing of what a document is about.
@@ -54,6 +54,8 @@ FRAME_WORDS = frozenset(
     "give gives gave given get gets got receive receives received take takes took taken use uses used "
     "need needs needed make makes made".split()
 )
+# "this review", "the study": a question about the document it is asked of
+THIS_DOCUMENT = re.compile(rf"\b(this|the) ({'|'.join(sorted(DOCUMENT_WORDS))})\b", re.I)
 SENTENCE_END = re.compile(r"[.!?:;]['\"”’)\]]*$")
 
 
@@ -111,9 +113,19 @@ def subject_of(question: str, asked: str, counting: bool = False) -> Subject:
         runs[-1].append(word)
     # a phrase that ends in a document word names a document ("the original paper"), and such a
     # word inside another phrase names no subject either ("when was the study conducted?")
-    kept_runs = [i for i, r in enumerate(runs) if r and r[-1].lower() not in DOCUMENT_WORDS]
+    # A phrase that ends in a document word names a document ("the original paper", "the BLISS-LN
+    # trial": its names tell which, and `documents_about` weighs them); the phrase joined to it by
+    # "of" is something of the document ("the focus of this review"); and a document word
+    # elsewhere names no subject ("when was the study conducted?").
+    document_run = [bool(r) and r[-1].lower() in DOCUMENT_WORDS for r in runs]
+    for i in range(len(runs)):
+        if document_run[i] or (i + 1 < len(runs) and document_run[i + 1] and between[i + 1][:1] == ["of"]):
+            runs[i] = []
+    kept_runs = [i for i, r in enumerate(runs) if r]
     phrase = _phrase([runs[i] for i in kept_runs], [between[i] for i in kept_runs])
     runs = [kept for kept in ([w for w in runs[i] if w.lower() not in DOCUMENT_WORDS] for i in kept_runs) if kept]
+    if THIS_DOCUMENT.search(question) and not any(_name_cased(w, w == first) for r in runs for w in r):
+        runs = []  # "What will the review focus on?" is about the document, whatever words it uses
     groups: list[tuple[tuple[str, bool], ...]] = []
     for run in runs:
         name: list[str] = []
@@ -182,8 +194,8 @@ def names_subject(
 
 def _held(word: str, is_common: bool, common: set[str], named: set[str]) -> bool:
     found = common if is_common else common | named
-    wanted = terms(word)
-    return bool(wanted) and all(
+    wanted = terms(word)  # none for a letter like the T of "CAR T": the rest of the name decides
+    return all(
         t in found or (len(t) >= 5 and any(one_edit_apart(t, f) for f in found if abs(len(f) - len(t)) <= 1))
         for t in wanted
     )
