@@ -19,6 +19,19 @@ from dataclasses import dataclass
 import numpy as np
 
 from chat.fitted import Models
+from chat.grounding import (
+    DocumentQuestion,
+    Subject,
+    asks_about_document,
+    document_meant,
+    documents_about,
+    instruction_sentences,
+    leans_on_previous,
+    names_subject,
+    never_named,
+    self_statement,
+    subject_of,
+)
 from chat.retrieve import PASSAGE_FEATURES, stated_elsewhere
 from chat.wording import definitions, one_edit_apart, other_forms, spelled_out, with_other_forms
 from studychat.marks import doc_marks
@@ -86,12 +99,21 @@ ASKS = [
         r"\b(who (wrote|authored|is the author|are the authors)|authors?\b|written by)",
         r"\b(Authors?|authors?|written by|et al)\b|\b[Bb]y (Dr\.? |Prof\.? )?[A-Z][a-z]+",
     ),
+    (
+        "deadline",  # a date something must happen by: "paid before 1 May"
+        r"\b(deadline|due date|closing date|by when|until when|last day)\b",
+        rf"\b(before|by|until|till|no later than|due( on| by)?)\s+(the\s+)?(\d{{1,2}}(st|nd|rd|th)?\s+{MONTH}"
+        rf"|{MONTH}\s+\d{{1,2}}|{MONTH}|\d{{4}}-\d\d-\d\d|(1[89]|20)\d\d\b|end of|\w+day\b)",
+    ),
     ("duration", r"\b(how long|for how many (days|weeks|months|years)|what duration|how soon)\b", DURATION),
     (
         "dose",
         r"\b(dose|dosage|how much .* (given|receive|take))\b",
-        # an amount and its unit, a few words apart at most: "8 mg/kg", "2 million CAR T cells per kilogram"
-        rf"{AMOUNT}(\s*[x×]\s*10\^?\d+)?(\s+\S+){{0,4}}?\s*(?<![A-Za-z])"
+        # an amount and its unit, a few words apart at most: "8 mg/kg", "2 million CAR T cells per kilogram",
+        # "one million (1 x 10^6) CAR T cells per kilogram"
+        rf"(?:{AMOUNT}|{NUMBER_WORDS}\s+(?:hundred|thousand|million|billion)\b)(\s*[x×]\s*10\^?\d+)?"
+        r"(\s*\([^()]{1,30}\))?"  # the amount said again in brackets
+        r"(\s+\S+){0,4}?\s*(?<![A-Za-z])"
         r"(mg|g|µg|mcg|ml|mL|units?|IU|cells|/kg|mg/m2|per kilogram)\b",
     ),
     (
@@ -185,7 +207,9 @@ class Sentence:
     kind: float = 0.0
     weight: float = 1.0  # less for headings and fragments
     score: float = 0.0
-    asked: Sentence | None = None  # a question in the text just before this sentence
+    # a question in the text just before this sentence; or, for one whose subject is a pronoun
+    # ("It costs 85 euros"), itself read with the sentence before: what this one is about
+    asked: Sentence | None = None
     heading: bool = False  # a heading ("Side effects"): it names a topic, it rarely answers a question
 
 
@@ -216,23 +240,44 @@ def idf_weights(question: str, store: Store) -> dict[str, float]:
     return {t: math.log(1 + (total - frequencies.get(t, 0) + 0.5) / (frequencies.get(t, 0) + 0.5)) for t in wanted}
 
 
-def split_sentences(passages: list[Passage], query_vectors: np.ndarray) -> list[Sentence]:
+def split_sentences(
+    passages: list[Passage], query_vectors: np.ndarray, kind: tuple[str, re.Pattern] | None = None
+) -> list[Sentence]:
     """The sentences of the passages, each once even where chunks overlap, with their similarity
-    to the question, and to the question or (for a follow-up) the conversation, whichever is closer."""
+    to the question, and to the question or (for a follow-up) the conversation, whichever is closer.
+    A sentence whose subject is a pronoun and that holds the `kind` the question asks for ("It costs
+    85 euros and must be paid before 1 May") is read with the sentence before it for its words."""
     seen: set[tuple[str, int]] = set()
     out = []
+    alone = len(query_vectors) == 1  # a question that stands alone, not a follow-up
     for index, passage in enumerate(passages):
         if passage.vectors is None:  # not from the store (no sentence vectors): nothing to quote
             continue
         similarities = passage.vectors @ query_vectors.T
         heads = headings(passage)
         asked, after = None, 0  # the last question in the text, and how many sentences ago
+        before = None  # the sentence before, which one whose subject is "It" or "They" is about
         for i, (start, end) in enumerate(passage.sentences):
             text = passage.text[start:end]
             dense, topic = float(similarities[i, 0]), float(similarities[i].max())
             after += 1
             asked_before = asked if after <= ANSWERED_WITHIN else None
+            if (
+                alone
+                and asked_before is None
+                and before
+                and not before.heading
+                and leans_on_previous(text)
+                and kind is not None
+                and kind[1].search(text)
+            ):
+                # "It costs 85 euros" is about the field course the sentence before names: its words
+                # count with those of that sentence, its meaning stays its own. (In a follow-up the
+                # conversation's words already count for every sentence, and "it" is what it was about.)
+                leaned = f"{before.text} {text}"
+                asked_before = Sentence(index, before.start, end, leaned, dense, topic, heading=False)
             sentence = Sentence(index, start, end, text, dense, topic, asked=asked_before, heading=i in heads)
+            before = sentence
             if text.rstrip().endswith("?"):
                 asked, after = sentence, 0
             key = (passage.document_id, passage.start + start)
@@ -261,7 +306,7 @@ def score_sentences(
     sentence quoted there already is not the news the next question asks for. Sentences of the
     `subject` documents, those the question is about, score more by as much as it says.
     """
-    sentences = split_sentences(passages, query_vectors)
+    sentences = split_sentences(passages, query_vectors, kind)
     said = " ".join(said.split())
     if not sentences:
         return []
@@ -354,14 +399,20 @@ def naming_documents(
     them when the question names nothing. A name found in more than `NAMING_CHUNKS` chunks names
     no document in particular and is left out."""
     documents = list(dict.fromkeys(p.document_id for p in passages))
-    question = without_asking(question, kind)
-    names = list(dict.fromkeys([*NAME.findall(question), *rare_words(question, store.embedder.vocabulary)]))
+    names = question_names(question, kind, store)
     frequencies, _ = store.document_frequencies([t for name in names for t in terms(name)])
     naming = set(documents)
     for name in names:
         if min((frequencies.get(t, 0) for t in terms(name)), default=0) <= NAMING_CHUNKS:
             naming &= store.documents_with(name, sorted(naming))
     return [d for d in documents if d in naming]
+
+
+def question_names(question: str, kind: tuple[str, re.Pattern] | None, store: Store) -> list[str]:
+    """What the question names besides what it asks for: its words written as names ("BLISS-LN",
+    "Schett") and its rare words ("hydroxychloroquine", "lupus")."""
+    question = without_asking(question, kind)
+    return list(dict.fromkeys([*NAME.findall(question), *rare_words(question, store.embedder.vocabulary)]))
 
 
 def headings(passage: Passage) -> set[int]:
@@ -416,16 +467,13 @@ def refusal_features(best: Sentence, passages: list[Passage], kind: object, conf
     )
 
 
-def choose(sentences: list[Sentence], limit: int) -> list[Sentence]:
-    """The best sentence, any that score nearly as well, and a neighbour that the best leans on."""
+def choose(sentences: list[Sentence], limit: int, among: list[Sentence] | None = None) -> list[Sentence]:
+    """The best sentence, any that score nearly as well, and a neighbour that the best leans on
+    (found `among` these, when given: the sentences that may be quoted, not only those chosen from)."""
     best = sentences[0]
     chosen = [best]
-    previous = _previous(best, sentences)
-    if (
-        previous
-        and not previous.heading
-        and (LEANS_BACK.match(best.text) or len(best.text.split()) < 6 or previous.text.endswith(":"))
-    ):
+    previous = _previous(best, among if among is not None else sentences)
+    if previous and leans_back(best, previous):
         chosen.insert(0, previous)
     for s in sentences[1:]:
         if len(chosen) >= limit:
@@ -491,12 +539,80 @@ def related_reading(
     """A refusal that shows the three best passages as related reading, each quoted for its
     sentence nearest the question; `reason` says why, when it is known."""
     nearest: dict[int, Sentence] = {}
-    for s in split_sentences(passages[:3], query_vectors):
+    for s in quotable(split_sentences(passages[:3], query_vectors), passages):
         if s.passage not in nearest or s.topic > nearest[s.passage].topic:
             nearest[s.passage] = s
     citations = [Citation.of(i + 1, p, nearest[i].text if i in nearest else "") for i, p in enumerate(passages[:3])]
-    text = " ".join(t for t in (REFUSAL, reason, RELATED) if t)
-    return Answer(text=text, citations=citations, refused=True, notes=list(notes or []))
+    text, notes = warned(" ".join(t for t in (REFUSAL, reason, RELATED) if t), citations, notes or [])
+    return Answer(text=text, citations=citations, refused=True, notes=notes)
+
+
+def quotable(sentences: list[Sentence], passages: list[Passage]) -> list[Sentence]:
+    """The sentences that may be quoted: none that reads like instructions to an assistant, though
+    its passage may still be shown (with the warning)."""
+    covered = {i: instruction_sentences(p) for i, p in enumerate(passages) if p.flagged}
+    return [s for s in sentences if (s.start, s.end) not in covered.get(s.passage, ())]
+
+
+def about_subject(subject: Subject, sentences: list[Sentence], passages: list[Passage]) -> list[Sentence]:
+    """The sentences that name what the question asks about (`chat.grounding.names_subject`), by
+    themselves, with the sentence they lean on (quoted with them), or in their document's title."""
+    if not subject:
+        return sentences
+    defined = {acronym: long for p in passages for acronym, long in definitions(p.text).items()}
+    kept = []
+    for s in sentences:
+        texts = [s.text]
+        if s.asked is not None:
+            texts.append(s.asked.text)
+        previous = _previous(s, sentences)
+        if previous is not None and leans_back(s, previous):
+            texts.append(previous.text)
+        if names_subject(subject, texts, passages[s.passage].title, defined):
+            kept.append(s)
+    return kept
+
+
+def leans_back(sentence: Sentence, previous: Sentence) -> bool:
+    """Whether a sentence is quoted with the one before it: it points back ("This ...", "They ..."),
+    it is too short to stand alone, or the one before introduces it ("as follows:")."""
+    return not previous.heading and (
+        bool(LEANS_BACK.match(sentence.text))
+        or leans_on_previous(sentence.text)
+        or len(sentence.text.split()) < 6
+        or previous.text.endswith(":")
+    )
+
+
+def document_statement(
+    asked: DocumentQuestion, passages: list[Passage], store: Store, followed: str | None
+) -> Answer | None:
+    """The answer to a question about a document itself ("What is the title of this report?", "Who
+    wrote it?"): the line of the document meant (`chat.grounding.document_meant`) that states it,
+    quoted and cited; None when there is no such line, or it reads like instructions."""
+    document = document_meant(asked, passages, store, followed)
+    record = store.document(document) if document else None
+    if record is None:
+        return None
+    journal = next(answer for name, _, answer in ASKS if name == "journal")
+    found = self_statement(asked.attribute, record, store.document_chunks(document), journal)
+    if found is None:
+        return None
+    passage, start, end = found
+    if any(s < end and start < e for s, e in instruction_sentences(passage)):
+        return None
+    line = passage.text[start:end]
+    citations = [Citation.of(1, passage, line)]
+    text, notes = warned(f"{line} [1]", citations)
+    return Answer(text=text, citations=citations, notes=notes)
+
+
+def warned(text: str, citations: list[Citation], notes: Sequence[str] = ()) -> tuple[str, list[str]]:
+    """(text, notes) of an answer, the warning first in both when a cited passage reads like
+    instructions to an assistant."""
+    if any(c.flagged for c in citations):
+        return f"{FLAG_WARNING}\n\n{text}", [*notes, FLAG_WARNING]
+    return text, list(notes)
 
 
 def answer_from_passages(
@@ -527,10 +643,14 @@ def answer_from_passages(
     if unknown:
         return related_reading(passages, query_vectors, reason=f"They never mention {', '.join(unknown)}.")
     kind = asked_kind(question)
+    followed = quoted_document(last_answer, store) if context and last_answer else None
+    about_itself = asks_about_document(question)
+    stated = document_statement(about_itself, read, store, followed) if about_itself else None
+    if stated:
+        return stated
     # The document the question is about: for a follow-up the one the last answer quoted, else
     # the best one that names what the question names. Its sentences count for more.
     naming = naming_documents(question, kind, read, store)
-    followed = quoted_document(last_answer, store) if context and last_answer else None
     main = followed or (naming[0] if naming else passages[0].document_id)
     if followed:
         subject = {followed: W_FOLLOWED}
@@ -539,6 +659,16 @@ def answer_from_passages(
     # A thing no other sentence can stand in for must come from that document: the dose another
     # trial gave is no answer to "what dose did the lupus patients get?"
     required = kind is not None and kind[0] in REQUIRED
+    # what a count is of is its subject ("How many Juicy Apples are in stock?"), unless it counts
+    # people: a share of the patients answers too, without naming them
+    counted = COUNTED.search(question)
+    counting = bool(kind and kind[0] == "number" and counted and "patient" not in other_forms(counted[1]))
+    asked_about = Subject((), "") if context else subject_of(question, without_asking(question, kind), counting)
+    if required and not followed and len(naming) > 1:
+        # of the documents that name what the question names, one about it that states what is
+        # asked: a note that names lupus once is not what "the lupus patients" are about
+        words = [*question_names(question, kind, store), *(w for group in asked_about.groups for w, _ in group)]
+        main = next(iter(documents_about(words, naming, store, kind[1])), main)
     about = main if required else None
     sentences = score_sentences(question, kind, context, said, query_vectors, read, store, about, subject)
     best_shown = next((s for s in sentences if s.passage < len(passages)), None)
@@ -559,6 +689,14 @@ def answer_from_passages(
             added = {p.chunk_id for p in extra}
             read = [*passages, *extra, *(p for p in reserve if p.chunk_id not in added)]
             sentences = score_sentences(question, kind, context, said, query_vectors, read, store, about, subject)
+    sentences = among = quotable(sentences, read)
+    # What the question asks about must be named where the answer is quoted from (a follow-up's
+    # subject is the conversation's, so its own words are not checked)
+    sentences = about_subject(asked_about, sentences, read)
+    if not sentences and asked_about:
+        return related_reading(passages, query_vectors, reason=never_named(asked_about, store))
+    if required and any(s.kind for s in sentences):
+        sentences = [s for s in sentences if s.kind]  # a dose is answered by a dose, not by talk of one
     if required and not any(s.kind for s in sentences):
         elsewhere = any(kind[1].search(p.text) for p in read if p.document_id != about)
         title = next((p.title for p in read if p.document_id == about), about)
@@ -583,7 +721,7 @@ def answer_from_passages(
         refusal.signals = signals
         return refusal
 
-    chosen = choose(sentences, max_sentences)  # best first; a sentence it leans on just before it
+    chosen = choose(sentences, max_sentences, among)  # best first; a sentence it leans on just before it
     spans: dict[int, list[tuple[int, int]]] = {}
     for s in chosen:
         spans.setdefault(s.passage, []).append((s.start, s.end))
@@ -597,9 +735,5 @@ def answer_from_passages(
         n = numbers.setdefault((s.passage, run), len(numbers) + 1)
         parts.append(f"{doc_marks(s.text)} [{n}]")
     citations = [Citation.of(n, read[i], read[i].text[a:b].strip()) for (i, (a, b)), n in numbers.items()]
-    text = " ".join(parts)
-    notes = []
-    if any(c.flagged for c in citations):
-        text = f"{FLAG_WARNING}\n\n{text}"
-        notes.append(FLAG_WARNING)
+    text, notes = warned(" ".join(parts), citations)
     return Answer(text=text, citations=citations, notes=notes, signals=signals)

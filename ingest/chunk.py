@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 
-from ingest.clean import reads_like_instructions
+from studychat.instructions import reads_like_instructions
 from studychat.schema import Chunk, Document
 
 ABBREVIATIONS = {

@@ -343,19 +343,6 @@ def clean(raw: str, title_hint: str = "", scraped: bool = True) -> CleanText:
     return CleanText(text=text, title=title, date=date, source=source_url, doi=doi, authors=_authors(text, meta))
 
 
-INSTRUCTIONS = re.compile(
-    r"\b(ignore|disregard|forget|override)\b.{0,40}\b(previous|prior|above|earlier|all|your|the system)\b.{0,20}"
-    r"\b(instructions?|prompts?|rules|directions)\b|\byou are now\b|\bsystem prompt\b|\bnew instructions\b|"
-    r"\bact as (an?|the) \w+|\bdo not (tell|reveal|mention)\b.{0,30}\b(user|anyone)\b",
-    re.IGNORECASE | re.DOTALL,
-)
-
-
-def reads_like_instructions(text: str) -> bool:
-    """Text that addresses an assistant ("ignore previous instructions ...") rather than a reader."""
-    return bool(INSTRUCTIONS.search(text))
-
-
 def _drop_header_noise(paragraphs: list[str]) -> list[str]:
     """Before the first prose paragraph, drop lone menu-like lines (a site name, a menu label).
 

@@ -19,13 +19,17 @@ SEED = Path(__file__).resolve().parents[2] / "corpus" / SEED_ID
 
 
 @contextmanager
-def seeded_chain(root: Path, embedder: Embedder, documents: dict[str, str]) -> Iterator[Chain]:
-    """`Chain` over `root/corpus`: the seed plus `documents` (file name -> text), ingested."""
+def seeded_chain(root: Path, embedder: Embedder, documents: dict[str, str | bytes]) -> Iterator[Chain]:
+    """`Chain` over `root/corpus`: the seed plus `documents` (file name -> text, or bytes for a
+    binary format such as PDF), ingested."""
     corpus = root / "corpus"
     corpus.mkdir()
     shutil.copy(SEED, corpus / SEED_ID)
-    for name, text in documents.items():
-        (corpus / name).write_text(text)
+    for name, content in documents.items():
+        if isinstance(content, bytes):
+            (corpus / name).write_bytes(content)
+        else:
+            (corpus / name).write_text(content)
     settings = Settings(corpus=corpus, db=root / "db", _env_file=None)
     store = open_store(settings, embedder, writer="tests")
     try:
