@@ -18,7 +18,7 @@ from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ingest.load import SUPPORTED
-from ingest.pipeline import add_upload, remove
+from ingest.pipeline import add_uploads, remove
 from studychat.schema import Answer
 from studychat.settings import Settings
 from studychat.store import StoreError
@@ -193,13 +193,13 @@ def api_router(services: Services) -> APIRouter:
         if unsupported:
             kinds = ", ".join(sorted(SUPPORTED))
             return problem(415, f"cannot read {describe(unsupported)}; StudyChat reads {kinds}", unsupported)
+        try:
+            stored = await run_in_threadpool(add_uploads, services.store, settings, received)
+        except StoreError as error:
+            return problem(503, user_message(error), [])
         results = []
-        for name, data in received:
-            try:
-                result = await run_in_threadpool(add_upload, services.store, settings, name, data)
-            except StoreError as error:
-                return problem(503, user_message(error), results)
-            log.info("upload %s: %s %s", name, result.status, result.reason)
+        for result in stored:
+            log.info("upload %s: %s %s", result.path, result.status, result.reason)
             results.append(result.to_dict())
         skipped = [r for r in results if r["status"] == "skipped"]
         if skipped:

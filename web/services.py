@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from chat.chain import Chain
-from ingest.pipeline import ingest_paths
+from ingest.pipeline import Progress, ingest_paths
 from studychat.embedder import Embedder, build_embedder
 from studychat.settings import Settings
 from studychat.store import Store, StoreError, StoreUnavailable, open_store
@@ -52,16 +52,17 @@ class Services:
 
 
 def ingest_corpus(store: Store, settings: Settings, say: Callable[[str], None] = print) -> None:
-    """First start: index the corpus folder, saying how far it got."""
+    """First start: index the corpus folder, saying how far it got (a line every 10 %, with the
+    time left)."""
     say(f"The index is empty: indexing {settings.corpus}/ (first start only) ...")
     shown = -1
 
-    def progress(done: int, total: int) -> None:
+    def progress(state: Progress) -> None:
         nonlocal shown
-        percent = 100 * done // max(total, 1)
-        if percent // 10 != shown // 10:  # a line every 10 %, not one per batch
-            shown = percent
-            say(f"  embedded {done}/{total} chunks ({percent}%)")
+        tenth = int(state.fraction() * 10)
+        if state.result is None and state.stage == "embedding" and tenth != shown:
+            shown = tenth
+            say(f"  {state.describe()}")
 
     report = ingest_paths(store, settings, [Path(settings.corpus)], progress)
     say(f"Indexed {settings.corpus}/: {report.summary()}")
