@@ -88,6 +88,13 @@ class Settings(BaseSettings):
     # Serving
     host: str = Field("127.0.0.1", description="Address the app listens on.")
     port: int = Field(7860, ge=1, le=65535, description="Port the app listens on.")
+    workers: int = Field(
+        1,
+        ge=1,
+        le=64,
+        description="Serving processes on the one port: 1, or N for one writer and N-1 readers, the vectors "
+        "then through a Chroma server (started on loopback unless `chroma_url` is set). See docs/scaling.md.",
+    )
     admin_token: SecretStr | None = Field(
         None, description="Token that allows changing documents; unset, only a server on loopback allows changes."
     )

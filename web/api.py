@@ -87,18 +87,11 @@ def sse(event: str, data: object) -> str:
     return f"event: {event}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
 
 
-def api_router(services: Services) -> APIRouter:
-    """The HTTP API over the shared services."""
+def api_router(services: Services, changes: bool = True) -> APIRouter:
+    """The HTTP API over the shared services; without `changes`, only asking and listing (a reader
+    process forwards document changes to the writer)."""
     settings = services.settings
     router = APIRouter()
-
-    def may_change(authorization: Annotated[str | None, Header(description="Bearer <admin token>")] = None):
-        token = None
-        if authorization and authorization.lower().startswith("bearer "):
-            token = authorization[7:]
-        reason = refuse_change(settings, token)
-        if reason:
-            raise HTTPException(401, reason, headers={"WWW-Authenticate": "Bearer"})
 
     @router.get(
         "/healthz",
@@ -159,6 +152,23 @@ def api_router(services: Services) -> APIRouter:
     def documents() -> dict:
         """Every document in the index, newest first."""
         return {"documents": [public_record(r.to_dict()) for r in services.store.documents()]}
+
+    if changes:
+        add_change_routes(router, services)
+    return router
+
+
+def add_change_routes(router: APIRouter, services: Services) -> None:
+    """POST /api/documents and DELETE /api/documents/{id}: only the writer process changes documents."""
+    settings = services.settings
+
+    def may_change(authorization: Annotated[str | None, Header(description="Bearer <admin token>")] = None):
+        token = None
+        if authorization and authorization.lower().startswith("bearer "):
+            token = authorization[7:]
+        reason = refuse_change(settings, token)
+        if reason:
+            raise HTTPException(401, reason, headers={"WWW-Authenticate": "Bearer"})
 
     @router.post(
         "/api/documents",
@@ -223,8 +233,6 @@ def api_router(services: Services) -> APIRouter:
             raise HTTPException(404, result.reason)
         log.info("removed %s", document_id)
         return {"result": result.to_dict()}
-
-    return router
 
 
 def public_record(record: dict) -> dict:

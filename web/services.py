@@ -28,24 +28,39 @@ class Services:
     embedder: Embedder
     store: Store
     chain: Chain
+    writer_url: str | None = None  # set in a reader process: where the writer takes document changes
+
+    @property
+    def reader(self) -> bool:
+        """True in a reader process of several (`web/workers.py`): it answers, the writer changes."""
+        return self.writer_url is not None and self.store.lock is None
 
     @classmethod
     def start(
-        cls, settings: Settings, embedder: Embedder | None = None, say: Callable[[str], None] = print
+        cls,
+        settings: Settings,
+        embedder: Embedder | None = None,
+        say: Callable[[str], None] = print,
+        *,
+        writer: bool = True,
+        writer_url: str | None = None,
     ) -> Services:
-        """Load the model, open the store as its writer and, when the index is empty, ingest the corpus."""
+        """Load the model and open the store: as its writer (taking the writer lock and, when the
+        index is empty, ingesting the corpus), or, with `writer=False`, read-only for a reader
+        process whose document changes go to the writer at `writer_url`."""
         if embedder is None:
             say(f"Loading the embedding model {settings.embedding_model} ...")
             embedder = build_embedder(settings)
             embedder.encode(["warm up"])  # load now, so the first question is not the slow one
-        store = open_store(settings, embedder, writer="app")
+        owner = f"app at {writer_url}" if writer_url else "app"
+        store = open_store(settings, embedder, writer=owner if writer else None)
         try:
-            if store.counts()[0] == 0 and Path(settings.corpus).is_dir():
+            if writer and store.counts()[0] == 0 and Path(settings.corpus).is_dir():
                 ingest_corpus(store, settings, say)
         except BaseException:
             store.close()
             raise
-        return cls(settings, embedder, store, Chain(settings, store, embedder))
+        return cls(settings, embedder, store, Chain(settings, store, embedder), writer_url)
 
     def close(self) -> None:
         self.store.close()
