@@ -22,6 +22,7 @@ started) on Ctrl-C or SIGTERM.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import multiprocessing
 import os
@@ -87,7 +88,7 @@ class WriterProxy:
         except httpx.TransportError as error:
             await refuse(scope, receive, send, self.writer_url, error)
             return
-        try:
+        async def pump() -> None:
             await send(
                 {
                     "type": "http.response.start",
@@ -98,7 +99,20 @@ class WriterProxy:
             async for chunk in response.aiter_raw():
                 await send({"type": "http.response.body", "body": chunk, "more_body": True})
             await send({"type": "http.response.body", "body": b""})
+
+        async def disconnected() -> None:  # the request body is sent by now: what comes next is the end
+            while (await receive())["type"] != "http.disconnect":
+                pass
+
+        # A stream (the UI's server-sent events) ends when the browser leaves, not only when the writer ends it.
+        tasks = [asyncio.ensure_future(pump()), asyncio.ensure_future(disconnected())]
+        try:
+            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+            for task in done:
+                task.result()
         finally:
+            for task in tasks:
+                task.cancel()
             await response.aclose()
 
 
@@ -261,10 +275,12 @@ class Supervisor:
 
     def shutdown(self) -> None:
         self.stopping = True
-        for process in self.processes.values():
+        print("Stopping StudyChat: open streams are closed after 5 s", flush=True)
+        # Readers first: their forwarded streams to the writer close with them.
+        for name in sorted(self.processes, key=lambda name: name == "writer"):
+            process = self.processes[name]
             if process.is_alive():
                 process.terminate()
-        for process in self.processes.values():
             process.join(15)
             if process.is_alive():
                 process.kill()
