@@ -295,6 +295,7 @@ def _store_groups(
         if sum(len(chunks) for _, chunks, _ in group) < GROUP_CHUNKS and i < len(todo) - 1:
             continue
         state.current = [Path(d.path).name for d, _, _ in group]
+        tell(state)
         done_before = state.chunks_done
         embedded += store.put_documents([(d, c) for d, c, _ in group], progress=step)
         state.chunks_done = done_before + sum(len(c) for _, c, _ in group)  # unchanged chunks are not embedded
