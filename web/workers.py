@@ -88,6 +88,7 @@ class WriterProxy:
         except httpx.TransportError as error:
             await refuse(scope, receive, send, self.writer_url, error)
             return
+
         async def pump() -> None:
             await send(
                 {
