@@ -68,13 +68,15 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 
 
 class ProgressDisplay:
-    """What the ingest is doing, on stderr: a line per file as it is stored or skipped, and two
-    bars (files read, then chunks embedded) with the time left, from tqdm. Without a terminal the
-    bars become a line every 10 % or 30 s, so a log shows it too."""
+    """What the ingest is doing: a line per file as it is stored (stdout) or skipped (stderr, with
+    the reason), and on a terminal two bars on stderr (files read, then chunks embedded) with the
+    time left, from tqdm. Without a terminal the bars become a line on stdout every 10 % or 30 s,
+    so a log shows it too, and stderr keeps only the files that could not be read."""
 
-    def __init__(self, stream=None):
-        self.stream = stream or sys.stderr
-        self.live = self.stream.isatty()
+    def __init__(self, out=None, err=None):
+        self.out = out or sys.stdout
+        self.err = err or sys.stderr
+        self.live = self.err.isatty()
         self.bars: dict = {}
         self.said = (-1, 0.0)
 
@@ -89,29 +91,26 @@ class ProgressDisplay:
         from tqdm import tqdm
 
         if stage not in self.bars:
-            for other in self.bars.values():
-                other.refresh()
-            self.bars[stage] = tqdm(total=total, unit=unit, desc=stage, file=self.stream, dynamic_ncols=True)
+            self.bars[stage] = tqdm(total=total, unit=unit, desc=stage, file=self.err, dynamic_ncols=True)
         return self.bars[stage]
 
-    def update(self, progress) -> None:
+    def say(self, line: str, stream) -> None:
         from tqdm import tqdm
 
-        if progress.result and progress.result.status != "unchanged":
-            result = progress.result
-            line = (
-                f"skipped {result.path}: {result.reason}"
-                if result.status == "skipped"
-                else f"{result.status} {result.path} ({result.chunks} chunks)"
-            )
-            if self.live:
-                tqdm.write(line, file=self.stream)
-            else:
-                print(line, file=self.stream, flush=True)
-            return
-        if self.live:
-            self._live(progress)
+        if self.bars:
+            tqdm.write(line, file=stream)  # above the bars, which are drawn again below it
         else:
+            print(line, file=stream, flush=True)
+
+    def update(self, progress) -> None:
+        result = progress.result
+        if result and result.status == "skipped":
+            self.say(f"skipped {result.path}: {result.reason}", self.err)
+        elif result and result.status != "unchanged":
+            self.say(f"{result.status} {result.path} ({result.chunks} chunks)", self.out)
+        elif not result and self.live:
+            self._live(progress)
+        elif not result:
             self._lines(progress)
 
     def _live(self, progress) -> None:
@@ -134,7 +133,7 @@ class ProgressDisplay:
         now = time.monotonic()
         if step != self.said[0] or now - self.said[1] > 30:
             self.said = (step, now)
-            print(progress.describe(), file=self.stream, flush=True)
+            print(progress.describe(), file=self.out, flush=True)
 
 
 if __name__ == "__main__":

@@ -85,8 +85,9 @@ def test_cli_says_per_file_and_overall_what_it_does(tmp_path):
         [sys.executable, "-m", "ingest"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600
     )
     assert run.returncode == 0, run.stderr
-    lines = run.stderr.splitlines()  # no terminal here: lines instead of bars
+    lines = run.stdout.splitlines()  # no terminal here: lines instead of bars; stderr only for problems
+    assert run.stderr == ""
     for name in names:
         assert any(line.startswith(f"added {corpus / name} (") and line.endswith(" chunks)") for line in lines)
     overall = [line for line in lines if line.startswith("embedding ")]
-    assert overall and any(line.endswith(" left") and " of " in line for line in overall), run.stderr
+    assert overall and any(line.endswith(" left") and " of " in line for line in overall), run.stdout
