@@ -18,7 +18,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from chat.retrieve import stated_elsewhere
+from chat.fitted import Models
+from chat.retrieve import PASSAGE_FEATURES, stated_elsewhere
 from chat.wording import definitions, one_edit_apart, other_forms, spelled_out, with_other_forms
 from studychat.schema import Answer, Citation, Passage
 from studychat.store import Store
@@ -155,6 +156,21 @@ MIN_SENTENCE_WORDS = 3
 INSIDE_BREAK = re.compile(r"[.;]\s|;")  # a sentence break or semicolon inside a line: not a heading
 HEADING_WORDS = 8  # the most words a line without an end mark may have to be taken for a heading
 SECOND_SENTENCE = 0.85  # a further sentence is quoted when it scores this close to the best
+
+
+# What the fitted refusal model weighs about the best sentence and the passages (see `confidence`).
+# and, as the passage model weighed them, the best sentence's passage's `PASSAGE_FEATURES`.
+REFUSAL_FEATURES = (
+    "sentence",
+    "passage",
+    "dense",
+    "topic",
+    "lexical",
+    "kind",
+    "asks_kind",
+    "passage_dense",
+    *(f"passage_{name}" for name in PASSAGE_FEATURES),
+)
 
 
 @dataclass
@@ -382,6 +398,25 @@ def support(best: Sentence, passages: list[Passage]) -> float:
     return 0.7 * best.topic + 0.3 * best.lexical + 0.1 * best.kind + 0.3 * passages[best.passage].dense
 
 
+def refusal_features(best: Sentence, passages: list[Passage], kind: object, confidence: float) -> tuple[float, ...]:
+    """`REFUSAL_FEATURES` for the best sentence: its score, the passage model's confidence, its
+    meaning, words and kind, whether the question asks for a kind, and its passage's meaning and
+    passage features (zeros for a passage the model did not rank)."""
+    passage = passages[best.passage]
+    ranked = passage.features if passage.features is not None else np.zeros(len(PASSAGE_FEATURES))
+    return (
+        best.score,
+        confidence,
+        best.dense,
+        best.topic,
+        best.lexical,
+        best.kind,
+        float(kind is not None),
+        passage.dense,
+        *map(float, ranked),
+    )
+
+
 def choose(sentences: list[Sentence], limit: int) -> list[Sentence]:
     """The best sentence, any that score nearly as well, and a neighbour that the best leans on."""
     best = sentences[0]
@@ -471,10 +506,15 @@ def answer_from_passages(
     said: str = "",
     last_answer: str = "",
     reserve: Sequence[Passage] = (),
+    models: Models | None = None,
+    confidence: float = 0.0,
 ) -> Answer:
     """A verbatim, cited answer from the passages, or a refusal showing them as related reading.
     Sentences of the `reserve` passages (ranked just below, their scores discounted) may be quoted
-    too; they are cited only when they are."""
+    too; they are cited only when they are. With a fitted refusal model (`models.refusal`), it
+    decides whether the best sentence answers; `confidence` is the passage model's probability for
+    the best passage."""
+    models = models or Models()
     if not passages:
         return Answer(text=f"{REFUSAL} There are no documents to search yet.", refused=True)
     read = [*passages, *reserve]  # what the sentences are chosen from; `passages` stay first
@@ -526,8 +566,17 @@ def answer_from_passages(
     if not sentences:
         return related_reading(passages, query_vectors)
     best = sentences[0]
-    if support(best, read) < threshold and not gives_a_document_fact(question, kind, best, read, store):
-        return related_reading(passages, query_vectors)
+    signals = {
+        "refusal": refusal_features(best, read, kind, confidence),
+    }
+    if models.refusal is not None:
+        declined = models.refusal.probability(np.array(signals["refusal"]))[0] < models.refusal.threshold
+    else:
+        declined = support(best, read) < threshold
+    if declined and not gives_a_document_fact(question, kind, best, read, store):
+        refusal = related_reading(passages, query_vectors)
+        refusal.signals = signals
+        return refusal
 
     chosen = choose(sentences, max_sentences)  # best first; a sentence it leans on just before it
     numbers: dict[int, int] = {}
@@ -543,4 +592,4 @@ def answer_from_passages(
     if any(c.flagged for c in citations):
         text = f"{FLAG_WARNING}\n\n{text}"
         notes.append(FLAG_WARNING)
-    return Answer(text=text, citations=citations, notes=notes)
+    return Answer(text=text, citations=citations, notes=notes, signals=signals)
