@@ -207,7 +207,8 @@ def run_worker(name: str, sockets: list[socket.socket], settings: Settings, writ
     except StoreError as error:
         print(f"error ({name}, pid {os.getpid()}): {error}", file=sys.stderr)
         sys.exit(1)
-    ready.set()
+    ready.send(True)
+    ready.close()
     config = uvicorn.Config(labelled(app, name), log_level="warning", timeout_graceful_shutdown=5)
     uvicorn.Server(config).run(sockets=sockets)
 
@@ -224,7 +225,7 @@ class Supervisor:
 
     def start(self, name: str) -> None:
         sockets = [self.public, self.private] if name == "writer" else [self.public]
-        ready = self.context.Event()
+        waiting, ready = self.context.Pipe(duplex=False)  # the process says when it is ready to serve
         process = self.context.Process(
             target=run_worker,
             args=(name, sockets, self.worker_settings, self.writer_url, ready),
@@ -232,22 +233,32 @@ class Supervisor:
             daemon=False,
         )
         process.start()
+        ready.close()
         self.processes[name] = process
-        while not ready.wait(0.5):
-            if not process.is_alive():
-                raise RuntimeError(f"the {name} process stopped while starting (exit status {process.exitcode})")
+        try:
+            while not waiting.poll(0.5) and process.is_alive():
+                pass
+            waiting.recv()  # EOFError: it ended without saying it was ready
+        except EOFError:
+            process.join(5)
+            raise RuntimeError(f"the {name} process stopped while starting (exit status {process.exitcode})") from None
+        finally:
+            waiting.close()
 
     def run(self) -> int:
         settings = self.settings
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, self._stop)
         try:
+            try:
+                self.public = bind(settings.host, settings.port)
+            except OSError as error:
+                raise RuntimeError(f"cannot listen on {settings.host}:{settings.port}: {error.strerror}") from None
+            self.private = bind("127.0.0.1", 0)
             url = settings.chroma_url
             if not url:
                 self.chroma, url = start_chroma_server(Path(settings.db))
             self.worker_settings = settings.model_copy(update={"chroma_url": url})
-            self.public = bind(settings.host, settings.port)
-            self.private = bind("127.0.0.1", 0)
             self.writer_url = f"http://127.0.0.1:{self.private.getsockname()[1]}"
             self.start("writer")
             for n in range(1, settings.workers):
@@ -276,7 +287,8 @@ class Supervisor:
 
     def shutdown(self) -> None:
         self.stopping = True
-        print("Stopping StudyChat: open streams are closed after 5 s", flush=True)
+        if self.processes:
+            print("Stopping StudyChat: open streams are closed after 5 s", flush=True)
         # Readers first: their forwarded streams to the writer close with them.
         for name in sorted(self.processes, key=lambda name: name == "writer"):
             process = self.processes[name]
