@@ -21,6 +21,7 @@ import numpy as np
 from chat.fitted import Models
 from chat.retrieve import PASSAGE_FEATURES, stated_elsewhere
 from chat.wording import definitions, one_edit_apart, other_forms, spelled_out, with_other_forms
+from studychat.marks import doc_marks
 from studychat.schema import Answer, Citation, Passage
 from studychat.store import Store
 from studychat.text import STOP_WORDS, content_words, stem, terms, terms_among
@@ -168,7 +169,6 @@ REFUSAL_FEATURES = (
     "lexical",
     "kind",
     "asks_kind",
-    "passage_dense",
     *(f"passage_{name}" for name in PASSAGE_FEATURES),
 )
 
@@ -292,7 +292,7 @@ def score_sentences(
             (0.5 if short else 1.0)
             * (HEADING if sentence.heading else 1.0)
             * (ASKING if sentence.text.rstrip().endswith("?") else 1.0)
-            * (SAID if said and " ".join(sentence.text.split()) in said else 1.0)
+            * (SAID if said and doc_marks(" ".join(sentence.text.split())) in said else 1.0)
         )
         sentence.score = _score(sentence, passage) + (subject or {}).get(passage.document_id, 0.0)
     return sorted(sentences, key=lambda s: -s.score)
@@ -312,7 +312,7 @@ def quoted_document(answer: str, store: Store) -> str | None:
             continue
         found = store.passages([chunk_id for chunk_id, _ in store.search_lexical(quote, 3)])
         for passage in found.values():
-            if quote in " ".join(passage.text.split()):
+            if quote in doc_marks(" ".join(passage.text.split())):
                 return passage.document_id
     return None
 
@@ -400,8 +400,8 @@ def support(best: Sentence, passages: list[Passage]) -> float:
 
 def refusal_features(best: Sentence, passages: list[Passage], kind: object, confidence: float) -> tuple[float, ...]:
     """`REFUSAL_FEATURES` for the best sentence: its score, the passage model's confidence, its
-    meaning, words and kind, whether the question asks for a kind, and its passage's meaning and
-    passage features (zeros for a passage the model did not rank)."""
+    meaning, words and kind, whether the question asks for a kind, and its passage's features as
+    the passage model weighed them (zeros for a passage it did not rank)."""
     passage = passages[best.passage]
     ranked = passage.features if passage.features is not None else np.zeros(len(PASSAGE_FEATURES))
     return (
@@ -412,7 +412,6 @@ def refusal_features(best: Sentence, passages: list[Passage], kind: object, conf
         best.lexical,
         best.kind,
         float(kind is not None),
-        passage.dense,
         *map(float, ranked),
     )
 
@@ -441,16 +440,22 @@ def _previous(sentence: Sentence, sentences: list[Sentence]) -> Sentence | None:
     return max(before, key=lambda s: s.start) if before else None
 
 
+def runs(passage: Passage, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The quoted sentences of one passage as verbatim runs of its text, in passage order: sentences
+    next to each other (only white space between) make one run."""
+    found: list[tuple[int, int]] = []
+    for start, end in sorted(spans):
+        if found and not passage.text[found[-1][1] : start].strip():
+            found[-1] = (found[-1][0], max(found[-1][1], end))
+        else:
+            found.append((start, end))
+    return found
+
+
 def quote(passage: Passage, spans: list[tuple[int, int]]) -> str:
     """The quoted sentences of one passage in passage order, each once: sentences next to each
-    other as one verbatim run of the passage, separate ones joined by a space."""
-    runs: list[tuple[int, int]] = []
-    for start, end in sorted(spans):
-        if runs and not passage.text[runs[-1][1] : start].strip():
-            runs[-1] = (runs[-1][0], max(runs[-1][1], end))
-        else:
-            runs.append((start, end))
-    return " ".join(passage.text[s:e].strip() for s, e in runs)
+    other as one verbatim run of the passage, separate runs joined by a space."""
+    return " ".join(passage.text[s:e].strip() for s, e in runs(passage, spans))
 
 
 def never_mentioned(question: str, passages: list[Passage], store: Store) -> list[str]:
@@ -579,14 +584,19 @@ def answer_from_passages(
         return refusal
 
     chosen = choose(sentences, max_sentences)  # best first; a sentence it leans on just before it
-    numbers: dict[int, int] = {}
     spans: dict[int, list[tuple[int, int]]] = {}
+    for s in chosen:
+        spans.setdefault(s.passage, []).append((s.start, s.end))
+    # Each verbatim run is cited on its own, so that every quote can be found in its passage as it
+    # stands: two sentences far apart in one passage are two citations of it.
+    verbatim = {i: runs(read[i], found) for i, found in spans.items()}
+    numbers: dict[tuple[int, tuple[int, int]], int] = {}
     parts = []
     for s in chosen:
-        n = numbers.setdefault(s.passage, len(numbers) + 1)
-        spans.setdefault(s.passage, []).append((s.start, s.end))
-        parts.append(f"{s.text} [{n}]")
-    citations = [Citation.of(n, read[i], quote(read[i], spans[i])) for i, n in numbers.items()]
+        run = next(r for r in verbatim[s.passage] if r[0] <= s.start < r[1])
+        n = numbers.setdefault((s.passage, run), len(numbers) + 1)
+        parts.append(f"{doc_marks(s.text)} [{n}]")
+    citations = [Citation.of(n, read[i], read[i].text[a:b].strip()) for (i, (a, b)), n in numbers.items()]
     text = " ".join(parts)
     notes = []
     if any(c.flagged for c in citations):

@@ -35,10 +35,6 @@ class LinearModel:
         z = ((np.atleast_2d(rows) - self.mean) / self.scale) @ self.weights + self.bias
         return 1.0 / (1.0 + np.exp(-z))
 
-    def one(self, values: dict[str, float]) -> float:
-        """The probability for one example given as {feature: value}."""
-        return float(self.probability(np.array([[values[f] for f in self.features]]))[0])
-
 
 @cache
 def load_model(name: str, folder: Path = MODELS) -> LinearModel:

@@ -108,6 +108,8 @@ class ProgressDisplay:
             self.say(f"skipped {result.path}: {result.reason}", self.err)
         elif result and result.status != "unchanged":
             self.say(f"{result.status} {result.path} ({result.chunks} chunks)", self.out)
+            for note in result.notes:  # what the reader should know, e.g. the pages read by OCR
+                self.say(f"{result.path}: {note}", self.out)
         elif not result and self.live:
             self._live(progress)
         elif not result:

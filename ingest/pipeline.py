@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ingest.chunk import chunk_document
-from ingest.clean import clean, drop_repeated_lines, parse_date
+from ingest.clean import clean, parse_date
 from ingest.load import SUPPORTED, LoadError, check_size, check_type, load
 from studychat.schema import Chunk, Document
 from studychat.settings import Settings
@@ -37,6 +37,7 @@ class FileResult:
     title: str = ""
     chunks: int = 0
     reason: str = ""
+    notes: list[str] = field(default_factory=list)  # e.g. the pages read by OCR
 
     def to_dict(self) -> dict:
         return dict(self.__dict__)
@@ -173,14 +174,17 @@ def discover(paths: Iterable[Path]) -> tuple[list[Path], list[FileResult]]:
     return list(dict.fromkeys(files)), skipped
 
 
-def read_document(path: Path, settings: Settings, data: bytes, doc_id: str) -> Document:
-    """Load, clean and describe one file from its bytes; raises `LoadError` with the reason."""
-    raw = load(path, data, max_bytes=settings.max_upload_bytes)
-    pages = drop_repeated_lines(raw.pages) if raw.paged else raw.pages
+def read_document(path: Path, settings: Settings, data: bytes, doc_id: str, notes: list[str] | None = None) -> Document:
+    """Load, clean and describe one file from its bytes; raises `LoadError` with the reason.
+    What the user should know about the file (pages read by OCR) is added to `notes`."""
+    raw = load(path, data, max_bytes=settings.max_upload_bytes, tesseract=settings.tesseract)
+    if notes is not None:
+        notes.extend(raw.notes)
+    pages = raw.pages  # a PDF's running headers and page numbers are gone already (`ingest.pdf`)
     texts, page_starts, offset = [], [], 0
     meta = None
     for number, page in enumerate(pages, start=1):
-        cleaned = clean(page, title_hint=raw.title)
+        cleaned = clean(page, title_hint=raw.title, scraped=raw.scraped)
         meta = meta or cleaned
         if not cleaned.text:
             continue
@@ -192,7 +196,7 @@ def read_document(path: Path, settings: Settings, data: bytes, doc_id: str) -> D
     if not text.strip():
         raise LoadError("no text left after cleaning")
     if raw.paged:  # metadata of a paged document comes from all of it, not just the first page
-        meta = clean(text, title_hint=raw.title)
+        meta = clean(text, title_hint=raw.title, scraped=raw.scraped)
     assert meta is not None
     title = meta.title or raw.title or path.stem.replace("_", " ").replace("-", " ")
     return Document(
@@ -228,7 +232,7 @@ def ingest_paths(
         state.result = result
         tell(state)
     state.result = None
-    todo: list[tuple[Document, list[Chunk], str]] = []
+    todo: list[tuple[Document, list[Chunk], str, list[str]]] = []
     for path in files:
         state.current = [path.name]
         tell(state)
@@ -241,7 +245,7 @@ def ingest_paths(
             state.result = result
             tell(state)
             state.result = None
-    state.chunks = sum(len(chunks) for _, chunks, _ in todo)
+    state.chunks = sum(len(item[1]) for item in todo)
     state.stage, state.embedding_started = "embedding", time.perf_counter()
     report.embedded, stored = _store_groups(store, todo, state, tell)
     report.results += stored
@@ -251,8 +255,10 @@ def ingest_paths(
 
 
 def _read_file(store: Store, settings: Settings, path: Path) -> tuple[FileResult | None, tuple | None]:
-    """(what happened, None) for a file skipped or unchanged, else (None, (document, chunks, status))."""
+    """(what happened, None) for a file skipped or unchanged, else (None, (document, chunks, status,
+    notes))."""
     doc_id = ""
+    notes: list[str] = []
     try:
         check_type(path)
         info = path.stat()  # before anything resolves the path: a symlink loop fails here, clearly
@@ -266,16 +272,16 @@ def _read_file(store: Store, settings: Settings, path: Path) -> tuple[FileResult
         known = store.document(doc_id)
         if known and known.content_hash == hashlib.sha256(data).hexdigest():
             return FileResult(str(path), "unchanged", doc_id, known.title, known.chunks), None
-        document = read_document(path, settings, data, doc_id)
+        document = read_document(path, settings, data, doc_id, notes)
     except (LoadError, OSError) as error:
         return FileResult(str(path), "skipped", doc_id, reason=_reason(error)), None
     chunks = chunk_document(document, settings.chunk_size, settings.chunk_overlap)
-    return None, (document, chunks, "updated" if known else "added")
+    return None, (document, chunks, "updated" if known else "added", notes)
 
 
 def _store_groups(
     store: Store,
-    todo: list[tuple[Document, list[Chunk], str]],
+    todo: list[tuple[Document, list[Chunk], str, list[str]]],
     state: Progress,
     tell: Callable[[Progress], None],
     name: Callable[[Document], str] = lambda d: d.path,
@@ -289,18 +295,18 @@ def _store_groups(
     embedded, results = 0, []
     # Documents go to the store in groups, so that the chunks of many small documents are embedded
     # in full batches; each document is still switched in on its own (see `Store.put_documents`).
-    group: list[tuple[Document, list[Chunk], str]] = []
+    group: list[tuple[Document, list[Chunk], str, list[str]]] = []
     for i, item in enumerate(todo):
         group.append(item)
-        if sum(len(chunks) for _, chunks, _ in group) < GROUP_CHUNKS and i < len(todo) - 1:
+        if sum(len(chunks) for _, chunks, _, _ in group) < GROUP_CHUNKS and i < len(todo) - 1:
             continue
-        state.current = [Path(d.path).name for d, _, _ in group]
+        state.current = [Path(d.path).name for d, *_ in group]
         tell(state)
         done_before = state.chunks_done
-        embedded += store.put_documents([(d, c) for d, c, _ in group], progress=step)
-        state.chunks_done = done_before + sum(len(c) for _, c, _ in group)  # unchanged chunks are not embedded
-        for document, chunks, status in group:
-            result = FileResult(name(document), status, document.id, document.title, len(chunks))
+        embedded += store.put_documents([(d, c) for d, c, *_ in group], progress=step)
+        state.chunks_done = done_before + sum(len(c) for _, c, *_ in group)  # unchanged chunks are not embedded
+        for document, chunks, status, notes in group:
+            result = FileResult(name(document), status, document.id, document.title, len(chunks), notes=notes)
             results.append(result)
             state.result = result
             tell(state)
@@ -329,7 +335,7 @@ def add_uploads(
     state = Progress(files=len(uploads))
     tell = progress or (lambda _: None)
     results: list[FileResult | None] = [None] * len(uploads)
-    todo: dict[str, tuple[int, Document, list[Chunk], str]] = {}
+    todo: dict[str, tuple[int, Document, list[Chunk], str, list[str]]] = {}
     for i, (filename, data) in enumerate(uploads):
         name = safe_filename(filename)
         state.current = [name]
@@ -337,8 +343,9 @@ def add_uploads(
         target = Path(settings.corpus) / name
         doc_id = document_id(target, settings.corpus)
         state.files_read += 1
+        notes: list[str] = []
         try:
-            document = read_document(target, settings, data, doc_id)
+            document = read_document(target, settings, data, doc_id, notes)
         except LoadError as error:
             results[i] = FileResult(name, "skipped", doc_id, reason=str(error))
             continue
@@ -354,8 +361,8 @@ def add_uploads(
             earlier = todo.pop(doc_id)[0]
             results[earlier] = FileResult(name, "skipped", doc_id, reason="replaced by a later file of the same name")
         chunks = chunk_document(document, settings.chunk_size, settings.chunk_overlap)
-        todo[doc_id] = (i, document, chunks, "updated" if known else "added")
-    state.chunks = sum(len(chunks) for _, _, chunks, _ in todo.values())
+        todo[doc_id] = (i, document, chunks, "updated" if known else "added", notes)
+    state.chunks = sum(len(item[2]) for item in todo.values())
     state.stage, state.embedding_started = "embedding", time.perf_counter()
     order = {doc_id: i for doc_id, (i, *_) in todo.items()}
     _, stored = _store_groups(store, [item for _, *item in todo.values()], state, tell, lambda d: Path(d.path).name)

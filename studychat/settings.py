@@ -58,11 +58,7 @@ class Settings(BaseSettings):
     )
     embedding_batch_size: int = Field(64, ge=1, le=1024, description="Chunks embedded per batch at ingest.")
     chunk_size: int = Field(
-        1400,
-        ge=100,
-        le=4000,
-        description="Largest chunk in characters; chunks end on sentence boundaries. 1400 finds the answer's passage "
-        "among the five shown most often on the public benchmark (README: chunk size).",
+        600, ge=100, le=4000, description="Largest chunk in characters; chunks end on sentence boundaries."
     )
     chunk_overlap: int = Field(
         1, ge=0, le=5, description="Sentences repeated from the end of one chunk at the start of the next."
@@ -112,6 +108,9 @@ class Settings(BaseSettings):
     max_history_chars: int = Field(20000, ge=0, description="Most characters of history accepted with a question.")
     max_upload_mb: float = Field(20.0, gt=0, description="Largest document file accepted, in megabytes.")
     max_files_per_request: int = Field(20, ge=1, description="Most files in one upload.")
+    tesseract: str = Field(
+        "tesseract", description="OCR program that reads scanned PDF pages (Debian's tesseract-ocr); a name or a path."
+    )
 
     _split_origins = field_validator("allowed_origins", mode="before")(_split_csv)
 
