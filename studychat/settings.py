@@ -54,7 +54,8 @@ class Settings(BaseSettings):
     embedding_precision: Literal["float32", "int8"] = Field(
         "float32",
         description="Weights of the ONNX encoder: `float32`, or `int8` (quantized once from the float32 export "
-        "with onnxruntime; about twice as fast, same answers on the evaluation sets). Recorded in the index.",
+        "with onnxruntime; about twice as fast, answers within about 0.01 on the evaluation sets, BENCHMARKS.md). "
+        "Recorded in the index.",
     )
     embedding_batch_size: int = Field(64, ge=1, le=1024, description="Chunks embedded per batch at ingest.")
     chunk_size: int = Field(
