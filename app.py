@@ -44,10 +44,17 @@ def build_app(settings: Settings, services: Services | None = None) -> FastAPI:
         yield
         services.close()
 
-    app = FastAPI(title="StudyChat", description=DESCRIPTION, version="0.1.0", lifespan=lifespan)
+    reader = services.reader  # a reader of several processes forwards the UI and changes (web/workers.py)
+    app = FastAPI(
+        title="StudyChat",
+        description=DESCRIPTION,
+        version="0.1.0",
+        lifespan=lifespan,
+        **({"docs_url": None, "redoc_url": None, "openapi_url": None} if reader else {}),
+    )
     app.state.services = services
     app.add_exception_handler(RequestValidationError, validation_error)
-    app.include_router(api_router(services))
+    app.include_router(api_router(services, changes=not reader))
 
     @app.get("/widget.js", include_in_schema=False)
     def widget() -> FileResponse:
@@ -64,6 +71,11 @@ def build_app(settings: Settings, services: Services | None = None) -> FastAPI:
         return HTMLResponse((WEB / "embed.html").read_text().replace("{{BASE}}", escape(base)))
 
     app.add_middleware(EdgeMiddleware, settings=settings)
+    if reader:
+        from web.workers import WriterProxy
+
+        app.mount("/", WriterProxy(services.writer_url))
+        return app
     return gr.mount_gradio_app(
         app,
         build_ui(services),
@@ -87,6 +99,10 @@ def main() -> None:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("studychat").setLevel(logging.INFO)
     settings = Settings()
+    if settings.workers > 1:  # one writer and readers on one port (web/workers.py, docs/scaling.md)
+        from web.workers import Supervisor
+
+        sys.exit(Supervisor(settings).run())
     try:
         app = build_app(settings)
     except StoreError as error:

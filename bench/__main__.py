@@ -30,8 +30,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--load-seconds", type=float, help="length of the load test (default 60; quick 5)")
     parser.add_argument("--clients", type=int, default=16, help="concurrent clients in the load test")
     parser.add_argument(
-        "--only", default="ingest,answers,encoder", help="sections to run, comma-separated: ingest,answers,encoder"
+        "--only",
+        default="ingest,answers,encoder,papers,workers",
+        help="sections to run, comma-separated: ingest,answers,encoder,papers,workers",
     )
+    parser.add_argument("--papers", type=int, help="covidqa papers for the papers section (default all 98; quick 4)")
     parser.add_argument("--out", type=Path, help="markdown file to write the table into (default BENCHMARKS.md)")
     args = parser.parse_args(argv)
     quick = args.quick
@@ -40,6 +43,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args.unique_chunks = args.unique_chunks or (300 if quick else 5_000)
     args.questions = args.questions or (12 if quick else 60)
     args.load_seconds = args.load_seconds or (5.0 if quick else 60.0)
+    args.papers = args.papers or (4 if quick else None)
     if args.out is None and not quick:
         args.out = ROOT / "BENCHMARKS.md"
     return args
@@ -91,6 +95,14 @@ def main(argv: list[str] | None = None) -> int:
         from bench.encoder import bench_encoder
 
         bench_encoder(results, quick=args.quick)
+
+    if sections & {"papers", "workers"}:
+        from bench.papers import bench_papers, bench_workers, papers
+
+        with tempfile.TemporaryDirectory(prefix="studychat-papers-") as work:
+            store = bench_papers(results, args.papers, Path(work))
+            if "workers" in sections:
+                bench_workers(results, store, papers(args.papers), args.clients, args.load_seconds)
 
     info["load average"] += " -> " + " ".join(f"{x:.1f}" for x in __import__("os").getloadavg())
     lines = [

@@ -86,7 +86,7 @@ def chain_latency(settings: Settings, asked: list[str]) -> list[float]:
 class App:
     """`python app.py` on a free loopback port, serving one index."""
 
-    def __init__(self, settings: Settings, log: Path):
+    def __init__(self, settings: Settings, log: Path, **extra_env: str):
         self.port = free_port()
         env = {
             **os.environ,
@@ -96,6 +96,7 @@ class App:
             "STUDYCHAT_HOST": "127.0.0.1",
             "STUDYCHAT_LLM": "",
             "GRADIO_ANALYTICS_ENABLED": "False",
+            **extra_env,
         }
         env.pop("STUDYCHAT_LLM")
         self.url = f"http://127.0.0.1:{self.port}"
@@ -122,6 +123,14 @@ class App:
                     pass
                 time.sleep(0.05)
         raise TimeoutError(f"app.py gave no answer within {timeout}s")
+
+    def ready(self, line: str, timeout: float = 300) -> None:
+        """Wait until the app's output holds `line` (several processes: every one of them started)."""
+        deadline = time.perf_counter() + timeout
+        while line not in Path(self.log.name).read_text(errors="replace"):
+            if self.process.poll() is not None or time.perf_counter() > deadline:
+                raise RuntimeError(f"app.py never said {line!r}; see {self.log.name}")
+            time.sleep(0.2)
 
     def latency(self, asked: list[str]) -> list[float]:
         import httpx

@@ -22,7 +22,7 @@ import numpy as np
 
 from bench.corpus import CACHE, build_corpus, corpus_files
 from ingest.chunk import chunk_document
-from ingest.pipeline import document_id, ingest_paths, read_document
+from ingest.pipeline import Progress, document_id, ingest_paths, read_document
 from studychat.embedder import Embedder
 from studychat.settings import Settings
 from studychat.store import build_signature, open_store
@@ -119,11 +119,11 @@ def build_index(chunks: int, unique: int, say: Callable[[str], None] = print) ->
     started = time.perf_counter()
     last = 0.0
 
-    def progress(done_chunks: int, total: int) -> None:
+    def progress(state: Progress) -> None:
         nonlocal last
         if time.perf_counter() - last > 30:
             last = time.perf_counter()
-            say(f"  index-{chunks}: {done_chunks}/{total} chunks, {embedder.computed} embedded")
+            say(f"  index-{chunks}: {state.describe()}, {embedder.computed} embedded")
 
     try:
         ingest_paths(store, settings, [source], progress)

@@ -36,8 +36,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    from tqdm import tqdm
-
     from ingest import pipeline
     from studychat.embedder import build_embedder
     from studychat.store import open_store
@@ -59,25 +57,85 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             return 0 if result.status == "removed" else 1
         if args.reset:
             store.reset()
-        bar = tqdm(total=0, unit="chunk", desc="embedding", disable=None)
-
-        def progress(done: int, total: int) -> None:
-            bar.total = total
-            bar.update(done - bar.n)
-
-        report = pipeline.ingest_paths(store, settings, args.paths or [Path(settings.corpus)], progress)
-        bar.close()
-        if args.prune:
-            report.results += pipeline.prune(store)
-        for result in report.results:
-            for note in result.notes:
-                print(f"{result.path}: {note}")
-        for result in report.skipped:
-            print(f"skipped {result.path}: {result.reason}", file=sys.stderr)
+        with ProgressDisplay() as display:
+            report = pipeline.ingest_paths(store, settings, args.paths or [Path(settings.corpus)], display.update)
+            if args.prune:
+                report.results += pipeline.prune(store)
         print(f"{report.summary()} in {time.perf_counter() - started:.1f}s")
         return 1 if report.skipped else 0
     finally:
         store.close()
+
+
+class ProgressDisplay:
+    """What the ingest is doing: a line per file as it is stored (stdout) or skipped (stderr, with
+    the reason), and on a terminal two bars on stderr (files read, then chunks embedded) with the
+    time left, from tqdm. Without a terminal the bars become a line on stdout every 10 % or 30 s,
+    so a log shows it too, and stderr keeps only the files that could not be read."""
+
+    def __init__(self, out=None, err=None):
+        self.out = out or sys.stdout
+        self.err = err or sys.stderr
+        self.live = self.err.isatty()
+        self.bars: dict = {}
+        self.said = (-1, 0.0)
+
+    def __enter__(self) -> ProgressDisplay:
+        return self
+
+    def __exit__(self, *_) -> None:
+        for bar in self.bars.values():
+            bar.close()
+
+    def _bar(self, stage: str, total: int, unit: str):
+        from tqdm import tqdm
+
+        if stage not in self.bars:
+            self.bars[stage] = tqdm(total=total, unit=unit, desc=stage, file=self.err, dynamic_ncols=True)
+        return self.bars[stage]
+
+    def say(self, line: str, stream) -> None:
+        from tqdm import tqdm
+
+        if self.bars:
+            tqdm.write(line, file=stream)  # above the bars, which are drawn again below it
+        else:
+            print(line, file=stream, flush=True)
+
+    def update(self, progress) -> None:
+        result = progress.result
+        if result and result.status == "skipped":
+            self.say(f"skipped {result.path}: {result.reason}", self.err)
+        elif result and result.status != "unchanged":
+            self.say(f"{result.status} {result.path} ({result.chunks} chunks)", self.out)
+            for note in result.notes:  # what the reader should know, e.g. the pages read by OCR
+                self.say(f"{result.path}: {note}", self.out)
+        elif not result and self.live:
+            self._live(progress)
+        elif not result:
+            self._lines(progress)
+
+    def _live(self, progress) -> None:
+        if progress.stage == "reading":
+            bar = self._bar("reading", progress.files, "file")
+            bar.update(progress.files_read - bar.n)
+            bar.set_postfix_str(", ".join(progress.current)[:40], refresh=False)
+        elif progress.stage == "embedding" and progress.chunks:
+            if "reading" in self.bars:
+                reading = self.bars["reading"]
+                reading.update(progress.files_read - reading.n)
+            bar = self._bar("embedding", progress.chunks, "chunk")
+            bar.update(progress.chunks_done - bar.n)
+            bar.set_postfix_str(", ".join(progress.current)[:40], refresh=False)
+
+    def _lines(self, progress) -> None:
+        if progress.stage == "done" or (progress.chunks and progress.chunks_done == progress.chunks):
+            return
+        step = int(progress.fraction() * 10)
+        now = time.monotonic()
+        if step != self.said[0] or now - self.said[1] > 30:
+            self.said = (step, now)
+            print(progress.describe(), file=self.out, flush=True)
 
 
 if __name__ == "__main__":

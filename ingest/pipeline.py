@@ -11,6 +11,7 @@ import os
 import re
 import stat
 import tempfile
+import time
 import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -61,6 +62,65 @@ class Report:
             f"updated {self.count('updated')}, unchanged {self.count('unchanged')}, "
             f"skipped {self.count('skipped')}, removed {self.count('removed')}"
         )
+
+
+@dataclass
+class Progress:
+    """How far an ingest has got, for a progress bar: files read, then chunks embedded.
+
+    Reading (load, clean, chunk) is about 1 % of the time on real papers and embedding the rest, so
+    the time left is the embedding rate so far times the chunks still to embed (while files are
+    still being read, the reading rate times the files left). `result` is set when a file is done.
+    """
+
+    files: int = 0
+    files_read: int = 0
+    chunks: int = 0  # chunks to embed, known once every file is read
+    chunks_done: int = 0
+    stage: str = "reading"  # "reading", "embedding" or "done"
+    current: list[str] = field(default_factory=list)  # names of the files being read or embedded
+    result: FileResult | None = None
+    started: float = field(default_factory=time.perf_counter)
+    embedding_started: float | None = None
+
+    def seconds_left(self) -> float | None:
+        """Estimated seconds until the ingest is done; None until there is a rate to go by."""
+        now = time.perf_counter()
+        if self.stage == "reading" and self.files_read:
+            return (now - self.started) / self.files_read * (self.files - self.files_read)
+        if self.stage == "embedding" and self.chunks_done and self.embedding_started is not None:
+            return (now - self.embedding_started) / self.chunks_done * (self.chunks - self.chunks_done)
+        return 0.0 if self.stage == "done" else None
+
+    def fraction(self) -> float:
+        """0 to 1 over the whole ingest, reading counted as its first 1 %."""
+        if self.stage == "done":
+            return 1.0
+        if self.stage == "reading":
+            return 0.01 * self.files_read / max(self.files, 1)
+        return 0.01 + 0.99 * self.chunks_done / max(self.chunks, 1)
+
+    def describe(self) -> str:
+        """One line for a person: "embedding a.pdf, b.txt: 120 of 480 chunks, 9 of 12 files done,
+        about 1 min left"."""
+        names = ", ".join(self.current[:3]) + (f" and {len(self.current) - 3} more" if len(self.current) > 3 else "")
+        if self.stage == "reading":
+            what = f"reading {names or 'files'}: {self.files_read} of {self.files} files"
+        elif self.stage == "embedding":
+            what = f"embedding {names}: {self.chunks_done} of {self.chunks} chunks"
+        else:
+            what = f"done: {self.files} files, {self.chunks} chunks embedded"
+        left = self.seconds_left()
+        return what if left is None or self.stage == "done" else f"{what}, {duration(left)} left"
+
+
+def duration(seconds: float) -> str:
+    """ "about 40 s", "about 3 min", "about 2 h 5 min": a time left to the precision it has."""
+    if seconds < 60:
+        return f"about {max(1, round(seconds))} s"
+    if seconds < 3600:
+        return f"about {round(seconds / 60)} min"
+    return f"about {int(seconds // 3600)} h {round(seconds % 3600 / 60)} min"
 
 
 def document_id(path: Path, corpus: Path) -> str:
@@ -157,90 +217,160 @@ def ingest_paths(
     store: Store,
     settings: Settings,
     paths: Iterable[Path],
-    progress: Callable[[int, int], None] | None = None,
+    progress: Callable[[Progress], None] | None = None,
 ) -> Report:
     """Bring the store up to date with these files and folders.
 
-    `progress(done, total)` is called as chunks are embedded.
+    `progress(Progress)` is called as each file is read, as chunks are embedded and as each file
+    is stored (with `Progress.result`).
     """
     files, skipped = discover(paths)
     report = Report(results=list(skipped))
-    todo: list[tuple[Document, list[Chunk], str]] = []
-    notes_of: dict[str, list[str]] = {}
+    state = Progress(files=len(files))
+    tell = progress or (lambda _: None)
+    for result in skipped:
+        state.result = result
+        tell(state)
+    state.result = None
+    todo: list[tuple[Document, list[Chunk], str, list[str]]] = []
     for path in files:
-        doc_id = ""
-        notes: list[str] = []
-        try:
-            check_type(path)
-            info = path.stat()  # before anything resolves the path: a symlink loop fails here, clearly
-            if not stat.S_ISREG(info.st_mode):  # a pipe or a device would block or never end
-                raise LoadError("not a regular file (a pipe, device or socket)")
-            check_size(info.st_size, settings.max_upload_bytes)
-            doc_id = document_id(path, settings.corpus)
-            with path.open("rb") as handle:  # a file still growing is read no further than the limit
-                data = handle.read(settings.max_upload_bytes + 1)
-            check_size(len(data), settings.max_upload_bytes)
-            known = store.document(doc_id)
-            if known and known.content_hash == hashlib.sha256(data).hexdigest():
-                report.results.append(FileResult(str(path), "unchanged", doc_id, known.title, known.chunks))
-                continue
-            document = read_document(path, settings, data, doc_id, notes)
-        except (LoadError, OSError) as error:
-            report.results.append(FileResult(str(path), "skipped", doc_id, reason=_reason(error)))
-            continue
-        chunks = chunk_document(document, settings.chunk_size, settings.chunk_overlap)
-        todo.append((document, chunks, "updated" if known else "added"))
-        notes_of[document.id] = notes
-
-    total = sum(len(chunks) for _, chunks, _ in todo)
-    done = 0
-
-    def step(n: int) -> None:
-        nonlocal done
-        done += n
-        if progress:
-            progress(done, total)
-
-    # Documents go to the store in groups, so that the chunks of many small documents are embedded
-    # in full batches; each document is still switched in on its own (see `Store.put_documents`).
-    group: list[tuple[Document, list[Chunk], str]] = []
-    for i, item in enumerate(todo):
-        group.append(item)
-        if sum(len(chunks) for _, chunks, _ in group) < GROUP_CHUNKS and i < len(todo) - 1:
-            continue
-        report.embedded += store.put_documents([(d, c) for d, c, _ in group], progress=step)
-        for document, chunks, status in group:
-            report.results.append(
-                FileResult(document.path, status, document.id, document.title, len(chunks), notes=notes_of[document.id])
-            )
-        group = []
+        state.current = [path.name]
+        tell(state)
+        result, item = _read_file(store, settings, path)
+        state.files_read += 1
+        if item:
+            todo.append(item)
+        else:
+            report.results.append(result)
+            state.result = result
+            tell(state)
+            state.result = None
+    state.chunks = sum(len(item[1]) for item in todo)
+    state.stage, state.embedding_started = "embedding", time.perf_counter()
+    report.embedded, stored = _store_groups(store, todo, state, tell)
+    report.results += stored
+    state.stage, state.current = "done", []
+    tell(state)
     return report
 
 
-def add_upload(store: Store, settings: Settings, filename: str, data: bytes) -> FileResult:
-    """Check an uploaded file, save it into the corpus folder and index it.
-
-    The file is read before it is saved, so a bad upload neither lands in the corpus nor
-    replaces a good file of the same name.
-    """
-    name = safe_filename(filename)
-    target = Path(settings.corpus) / name
-    doc_id = document_id(target, settings.corpus)
+def _read_file(store: Store, settings: Settings, path: Path) -> tuple[FileResult | None, tuple | None]:
+    """(what happened, None) for a file skipped or unchanged, else (None, (document, chunks, status,
+    notes))."""
+    doc_id = ""
     notes: list[str] = []
     try:
-        document = read_document(target, settings, data, doc_id, notes)
-    except LoadError as error:
-        return FileResult(name, "skipped", doc_id, reason=str(error))
-    known = store.document(doc_id)
-    if known and known.content_hash == document.content_hash:
-        return FileResult(name, "unchanged", doc_id, known.title, known.chunks)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile(dir=target.parent, prefix=".upload-", delete=False) as handle:
-        handle.write(data)
-    os.replace(handle.name, target)
+        check_type(path)
+        info = path.stat()  # before anything resolves the path: a symlink loop fails here, clearly
+        if not stat.S_ISREG(info.st_mode):  # a pipe or a device would block or never end
+            raise LoadError("not a regular file (a pipe, device or socket)")
+        check_size(info.st_size, settings.max_upload_bytes)
+        doc_id = document_id(path, settings.corpus)
+        with path.open("rb") as handle:  # a file still growing is read no further than the limit
+            data = handle.read(settings.max_upload_bytes + 1)
+        check_size(len(data), settings.max_upload_bytes)
+        known = store.document(doc_id)
+        if known and known.content_hash == hashlib.sha256(data).hexdigest():
+            return FileResult(str(path), "unchanged", doc_id, known.title, known.chunks), None
+        document = read_document(path, settings, data, doc_id, notes)
+    except (LoadError, OSError) as error:
+        return FileResult(str(path), "skipped", doc_id, reason=_reason(error)), None
     chunks = chunk_document(document, settings.chunk_size, settings.chunk_overlap)
-    store.put_document(document, chunks)
-    return FileResult(name, "updated" if known else "added", doc_id, document.title, len(chunks), notes=notes)
+    return None, (document, chunks, "updated" if known else "added", notes)
+
+
+def _store_groups(
+    store: Store,
+    todo: list[tuple[Document, list[Chunk], str, list[str]]],
+    state: Progress,
+    tell: Callable[[Progress], None],
+    name: Callable[[Document], str] = lambda d: d.path,
+) -> tuple[int, list[FileResult]]:
+    """Embed and store the documents read, in groups: (chunks embedded, what happened to each)."""
+
+    def step(n: int) -> None:
+        state.chunks_done += n
+        tell(state)
+
+    embedded, results = 0, []
+    # Documents go to the store in groups, so that the chunks of many small documents are embedded
+    # in full batches; each document is still switched in on its own (see `Store.put_documents`).
+    group: list[tuple[Document, list[Chunk], str, list[str]]] = []
+    for i, item in enumerate(todo):
+        group.append(item)
+        if sum(len(chunks) for _, chunks, _, _ in group) < GROUP_CHUNKS and i < len(todo) - 1:
+            continue
+        state.current = [Path(d.path).name for d, *_ in group]
+        tell(state)
+        done_before = state.chunks_done
+        embedded += store.put_documents([(d, c) for d, c, *_ in group], progress=step)
+        state.chunks_done = done_before + sum(len(c) for _, c, *_ in group)  # unchanged chunks are not embedded
+        for document, chunks, status, notes in group:
+            result = FileResult(name(document), status, document.id, document.title, len(chunks), notes=notes)
+            results.append(result)
+            state.result = result
+            tell(state)
+        state.result = None
+        group = []
+    return embedded, results
+
+
+def add_upload(store: Store, settings: Settings, filename: str, data: bytes) -> FileResult:
+    """`add_uploads` of one file."""
+    return add_uploads(store, settings, [(filename, data)])[0]
+
+
+def add_uploads(
+    store: Store,
+    settings: Settings,
+    uploads: list[tuple[str, bytes]],
+    progress: Callable[[Progress], None] | None = None,
+) -> list[FileResult]:
+    """Check uploaded files (name, bytes), save the readable ones into the corpus folder and index
+    them together; one result per upload, in order. `progress` as for `ingest_paths`.
+
+    Each file is read before it is saved, so a bad upload neither lands in the corpus nor
+    replaces a good file of the same name; of two uploads with the same name, the last is kept.
+    """
+    state = Progress(files=len(uploads))
+    tell = progress or (lambda _: None)
+    results: list[FileResult | None] = [None] * len(uploads)
+    todo: dict[str, tuple[int, Document, list[Chunk], str, list[str]]] = {}
+    for i, (filename, data) in enumerate(uploads):
+        name = safe_filename(filename)
+        state.current = [name]
+        tell(state)
+        target = Path(settings.corpus) / name
+        doc_id = document_id(target, settings.corpus)
+        state.files_read += 1
+        notes: list[str] = []
+        try:
+            document = read_document(target, settings, data, doc_id, notes)
+        except LoadError as error:
+            results[i] = FileResult(name, "skipped", doc_id, reason=str(error))
+            continue
+        known = store.document(doc_id)
+        if known and known.content_hash == document.content_hash:
+            results[i] = FileResult(name, "unchanged", doc_id, known.title, known.chunks)
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=target.parent, prefix=".upload-", delete=False) as handle:
+            handle.write(data)
+        os.replace(handle.name, target)
+        if doc_id in todo:  # the same name twice: the earlier file is replaced, as on disk
+            earlier = todo.pop(doc_id)[0]
+            results[earlier] = FileResult(name, "skipped", doc_id, reason="replaced by a later file of the same name")
+        chunks = chunk_document(document, settings.chunk_size, settings.chunk_overlap)
+        todo[doc_id] = (i, document, chunks, "updated" if known else "added", notes)
+    state.chunks = sum(len(item[2]) for item in todo.values())
+    state.stage, state.embedding_started = "embedding", time.perf_counter()
+    order = {doc_id: i for doc_id, (i, *_) in todo.items()}
+    _, stored = _store_groups(store, [item for _, *item in todo.values()], state, tell, lambda d: Path(d.path).name)
+    for result in stored:
+        results[order[result.document_id]] = result
+    state.stage, state.current = "done", []
+    tell(state)
+    return [r for r in results if r is not None]
 
 
 def remove(store: Store, document_id: str, delete_file: bool = False) -> FileResult:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
@@ -51,6 +51,12 @@ class Settings(BaseSettings):
         description="What runs the embedding model: `onnx` (onnxruntime, exported once from the same weights "
         "into ~/.cache/studychat/onnx; exporting needs the `onnx` package, else torch is used) or `torch`.",
     )
+    embedding_precision: Literal["float32", "int8"] = Field(
+        "float32",
+        description="Weights of the ONNX encoder: `float32`, or `int8` (quantized once from the float32 export "
+        "with onnxruntime; about twice as fast, answers within about 0.01 on the evaluation sets, BENCHMARKS.md). "
+        "Recorded in the index.",
+    )
     embedding_batch_size: int = Field(64, ge=1, le=1024, description="Chunks embedded per batch at ingest.")
     chunk_size: int = Field(
         600, ge=100, le=4000, description="Largest chunk in characters; chunks end on sentence boundaries."
@@ -83,6 +89,13 @@ class Settings(BaseSettings):
     # Serving
     host: str = Field("127.0.0.1", description="Address the app listens on.")
     port: int = Field(7860, ge=1, le=65535, description="Port the app listens on.")
+    workers: int = Field(
+        1,
+        ge=1,
+        le=64,
+        description="Serving processes on the one port: 1, or N for one writer and N-1 readers, the vectors "
+        "then through a Chroma server (started on loopback unless `chroma_url` is set). See docs/scaling.md.",
+    )
     admin_token: SecretStr | None = Field(
         None, description="Token that allows changing documents; unset, only a server on loopback allows changes."
     )
@@ -101,6 +114,15 @@ class Settings(BaseSettings):
     )
 
     _split_origins = field_validator("allowed_origins", mode="before")(_split_csv)
+
+    @model_validator(mode="after")
+    def _int8_needs_onnx(self) -> Settings:
+        if self.embedding_precision == "int8" and self.embedding_backend != "onnx":
+            raise ValueError(
+                "STUDYCHAT_EMBEDDING_PRECISION=int8 runs on onnxruntime: set STUDYCHAT_EMBEDDING_BACKEND=onnx "
+                "or STUDYCHAT_EMBEDDING_PRECISION=float32"
+            )
+        return self
 
     @property
     def max_upload_bytes(self) -> int:

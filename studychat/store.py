@@ -72,11 +72,18 @@ class DocumentRecord:
         return dict(self.__dict__)
 
 
+# What an index built before a key was recorded was built with.
+SIGNATURE_DEFAULTS = {"embedding_precision": "float32"}
+
+
 def build_signature(settings: Settings) -> dict[str, str]:
-    """What an index depends on; opening it with other values is refused."""
+    """What an index depends on; opening it with other values is refused. The torch and ONNX
+    float32 encoders give the same vectors (cosine 1.0000), so the backend is not part of it; the
+    int8 encoder's differ, so its precision is."""
     return {
         "schema_version": str(SCHEMA_VERSION),
         "embedding_model": settings.embedding_model,
+        "embedding_precision": settings.embedding_precision,
         "chunk_size": str(settings.chunk_size),
         "chunk_overlap": str(settings.chunk_overlap),
     }
@@ -191,6 +198,7 @@ class Store:
             with self._transaction() as db:
                 db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", wanted.items())
             return
+        stored = {**SIGNATURE_DEFAULTS, **stored}
         different = {k: (stored.get(k), v) for k, v in wanted.items() if stored.get(k) != v}
         if different:
             what = ", ".join(f"{k} is {old!r} in the index but {new!r} now" for k, (old, new) in different.items())
@@ -379,6 +387,7 @@ class Store:
                 self._vectors = None
                 raise StoreUnavailable(f"the Chroma store cannot be reached: {_reason(error)}") from error
             wanted = build_signature(self.settings)
+            found = {**SIGNATURE_DEFAULTS, **found}
             different = [k for k, v in wanted.items() if str(found.get(k, v)) != v]
             if different:
                 self._vectors = None

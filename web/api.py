@@ -18,7 +18,7 @@ from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ingest.load import SUPPORTED
-from ingest.pipeline import add_upload, remove
+from ingest.pipeline import add_uploads, remove
 from studychat.schema import Answer
 from studychat.settings import Settings
 from studychat.store import StoreError
@@ -115,18 +115,11 @@ def sse(event: str, data: object) -> str:
     return f"event: {event}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
 
 
-def api_router(services: Services) -> APIRouter:
-    """The HTTP API over the shared services."""
+def api_router(services: Services, changes: bool = True) -> APIRouter:
+    """The HTTP API over the shared services; without `changes`, only asking and listing (a reader
+    process forwards document changes to the writer)."""
     settings = services.settings
     router = APIRouter()
-
-    def may_change(authorization: Annotated[str | None, Header(description="Bearer <admin token>")] = None):
-        token = None
-        if authorization and authorization.lower().startswith("bearer "):
-            token = authorization[7:]
-        reason = refuse_change(settings, token)
-        if reason:
-            raise HTTPException(401, reason, headers={"WWW-Authenticate": "Bearer"})
 
     @router.get(
         "/healthz",
@@ -191,6 +184,23 @@ def api_router(services: Services) -> APIRouter:
         """Every document in the index, newest first."""
         return {"documents": [public_record(r.to_dict()) for r in services.store.documents()]}
 
+    if changes:
+        add_change_routes(router, services)
+    return router
+
+
+def add_change_routes(router: APIRouter, services: Services) -> None:
+    """POST /api/documents and DELETE /api/documents/{id}: only the writer process changes documents."""
+    settings = services.settings
+
+    def may_change(authorization: Annotated[str | None, Header(description="Bearer <admin token>")] = None):
+        token = None
+        if authorization and authorization.lower().startswith("bearer "):
+            token = authorization[7:]
+        reason = refuse_change(settings, token)
+        if reason:
+            raise HTTPException(401, reason, headers={"WWW-Authenticate": "Bearer"})
+
     @router.post(
         "/api/documents",
         tags=["documents"],
@@ -224,13 +234,13 @@ def api_router(services: Services) -> APIRouter:
         if unsupported:
             kinds = ", ".join(sorted(SUPPORTED))
             return problem(415, f"cannot read {describe(unsupported)}; StudyChat reads {kinds}", unsupported)
+        try:
+            stored = await run_in_threadpool(add_uploads, services.store, settings, received)
+        except StoreError as error:
+            return problem(503, user_message(error), [])
         results = []
-        for name, data in received:
-            try:
-                result = await run_in_threadpool(add_upload, services.store, settings, name, data)
-            except StoreError as error:
-                return problem(503, user_message(error), results)
-            log.info("upload %s: %s %s", name, result.status, result.reason)
+        for result in stored:
+            log.info("upload %s: %s %s", result.path, result.status, result.reason)
             results.append(result.to_dict())
         skipped = [r for r in results if r["status"] == "skipped"]
         if skipped:
@@ -254,8 +264,6 @@ def api_router(services: Services) -> APIRouter:
             raise HTTPException(404, result.reason)
         log.info("removed %s", document_id)
         return {"result": result.to_dict()}
-
-    return router
 
 
 def public_record(record: dict) -> dict:

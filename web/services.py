@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from chat.chain import Chain
-from ingest.pipeline import ingest_paths
+from ingest.pipeline import Progress, ingest_paths
 from studychat.embedder import Embedder, build_embedder
 from studychat.settings import Settings
 from studychat.store import Store, StoreError, StoreUnavailable, open_store
@@ -28,40 +28,56 @@ class Services:
     embedder: Embedder
     store: Store
     chain: Chain
+    writer_url: str | None = None  # set in a reader process: where the writer takes document changes
+
+    @property
+    def reader(self) -> bool:
+        """True in a reader process of several (`web/workers.py`): it answers, the writer changes."""
+        return self.writer_url is not None and self.store.lock is None
 
     @classmethod
     def start(
-        cls, settings: Settings, embedder: Embedder | None = None, say: Callable[[str], None] = print
+        cls,
+        settings: Settings,
+        embedder: Embedder | None = None,
+        say: Callable[[str], None] = print,
+        *,
+        writer: bool = True,
+        writer_url: str | None = None,
     ) -> Services:
-        """Load the model, open the store as its writer and, when the index is empty, ingest the corpus."""
+        """Load the model and open the store: as its writer (taking the writer lock and, when the
+        index is empty, ingesting the corpus), or, with `writer=False`, read-only for a reader
+        process whose document changes go to the writer at `writer_url`."""
         if embedder is None:
             say(f"Loading the embedding model {settings.embedding_model} ...")
             embedder = build_embedder(settings)
             embedder.encode(["warm up"])  # load now, so the first question is not the slow one
-        store = open_store(settings, embedder, writer="app")
+        owner = f"app at {writer_url}" if writer_url else "app"
+        store = open_store(settings, embedder, writer=owner if writer else None)
         try:
-            if store.counts()[0] == 0 and Path(settings.corpus).is_dir():
+            if writer and store.counts()[0] == 0 and Path(settings.corpus).is_dir():
                 ingest_corpus(store, settings, say)
         except BaseException:
             store.close()
             raise
-        return cls(settings, embedder, store, Chain(settings, store, embedder))
+        return cls(settings, embedder, store, Chain(settings, store, embedder), writer_url)
 
     def close(self) -> None:
         self.store.close()
 
 
 def ingest_corpus(store: Store, settings: Settings, say: Callable[[str], None] = print) -> None:
-    """First start: index the corpus folder, saying how far it got."""
+    """First start: index the corpus folder, saying how far it got (a line every 10 %, with the
+    time left)."""
     say(f"The index is empty: indexing {settings.corpus}/ (first start only) ...")
     shown = -1
 
-    def progress(done: int, total: int) -> None:
+    def progress(state: Progress) -> None:
         nonlocal shown
-        percent = 100 * done // max(total, 1)
-        if percent // 10 != shown // 10:  # a line every 10 %, not one per batch
-            shown = percent
-            say(f"  embedded {done}/{total} chunks ({percent}%)")
+        tenth = int(state.fraction() * 10)
+        if state.result is None and state.stage == "embedding" and tenth != shown:
+            shown = tenth
+            say(f"  {state.describe()}")
 
     report = ingest_paths(store, settings, [Path(settings.corpus)], progress)
     say(f"Indexed {settings.corpus}/: {report.summary()}")

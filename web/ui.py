@@ -7,7 +7,7 @@ from pathlib import Path
 import gradio as gr
 
 from ingest.load import SUPPORTED
-from ingest.pipeline import add_upload, remove
+from ingest.pipeline import add_uploads, remove
 from studychat.schema import Answer
 from studychat.store import StoreError
 from web import render
@@ -157,18 +157,20 @@ def build_ui(services: Services) -> gr.Blocks:
             return shown([{"path": "", "status": "refused", "reason": reason}])
         if not files:
             return shown([{"path": "", "status": "nothing", "reason": "choose files first"}])
-        results = []
-        for i, path in enumerate(files):
-            name = Path(path).name
-            progress((i, len(files)), desc=f"Indexing {name}")
-            data = Path(path).read_bytes()  # the loader refuses what is over the size limit
-            try:
-                result = add_upload(services.store, settings, name, data).to_dict()
-            except StoreError as error:
-                result = {"path": name, "status": "skipped", "reason": user_message(error)}
-            log.info("upload %s: %s %s", name, result["status"], result["reason"])
-            results.append(result)
-        progress((len(files), len(files)), desc="Done")
+        # The loader refuses what is over the size limit; the whole upload is embedded together,
+        # with the same progress (per file, overall, time left) as `python -m ingest`.
+        uploads = [(Path(path).name, Path(path).read_bytes()) for path in files]
+        try:
+            results = [
+                r.to_dict()
+                for r in add_uploads(
+                    services.store, settings, uploads, lambda state: progress(state.fraction(), desc=state.describe())
+                )
+            ]
+        except StoreError as error:
+            results = [{"path": name, "status": "skipped", "reason": user_message(error)} for name, _ in uploads]
+        for result in results:
+            log.info("upload %s: %s %s", result["path"], result["status"], result["reason"])
         return shown(results)
 
     def delete(document_id: str | None, token: str):

@@ -4,6 +4,7 @@ site, and documents with markup shown as text. Saves docs/screenshots/chat.png a
 from __future__ import annotations
 
 import functools
+import re
 import threading
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -173,3 +174,22 @@ def test_markup_in_a_document_is_shown_as_text(page, live, host_site):
         assert page.evaluate("window.__pwned") is None
     finally:
         httpx.delete(f"{live.url}/api/documents/{doc_id}", headers=live.auth)
+
+
+def test_upload_of_several_papers_shows_progress_with_time_left(page, live, tmp_path):
+    papers = sorted(
+        (Path(__file__).resolve().parents[2] / ".." / "shared" / "benchmarks" / "covidqa" / "documents").glob("*.txt")
+    )[:4]
+    page.goto(live.url)
+    page.get_by_role("tab", name="Documents").click()
+    page.locator("#admin-token input").fill(live.token)
+    page.locator("#upload input[type=file]").set_input_files([str(p) for p in papers])
+    page.locator("#upload-button").click()
+    # While the papers are embedded: which files, how far overall, and the time left.
+    page.get_by_text(
+        re.compile(r"embedding covidqa-\d+\.txt.*: \d+ of \d+ chunks, about \d+ (s|min) left")
+    ).first.wait_for(timeout=120_000)
+    page.locator("#upload-results .sc-added").first.wait_for(timeout=300_000)
+    assert page.locator("#upload-results .sc-added").count() == len(papers)
+    for paper in papers:
+        httpx.delete(f"{live.url}/api/documents/{paper.name}", headers=live.auth).raise_for_status()

@@ -30,4 +30,7 @@ def test_quick_benchmark_prints_the_table(tmp_path: Path) -> None:
         for measure in ("to first answer", "memory serving", "clients x", "errors"):
             assert measure in table, measure
     assert "| Load | errors | 0 |" in table or not (ROOT / "app.py").exists()
+    for measure in ("ingest 4 papers", "encoder alone on the distinct sentences", "1 process: 16 clients"):
+        assert measure in table, measure
+    assert "2 processes: 16 clients" in table or not (ROOT / "app.py").exists()
     assert "nproc" in table and "torch" in table
