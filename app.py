@@ -53,6 +53,10 @@ def build_app(settings: Settings, services: Services | None = None) -> FastAPI:
     def widget() -> FileResponse:
         return FileResponse(WEB / "widget.js", media_type="text/javascript", headers={"Cache-Control": "max-age=300"})
 
+    @app.get("/widget.css", include_in_schema=False)
+    def widget_css() -> FileResponse:
+        return FileResponse(WEB / "widget.css", media_type="text/css", headers={"Cache-Control": "max-age=300"})
+
     @app.get("/embed", response_class=HTMLResponse, tags=["widget"])
     def embed(request: Request) -> HTMLResponse:
         """Copy-paste snippets to put StudyChat on another site."""

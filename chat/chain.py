@@ -16,6 +16,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.runnables import RunnableLambda
 
 from chat.extractive import MARKER, answer_from_passages
+from chat.fitted import Models, load_models
 from chat.llm import (
     UNCITED_NOTE,
     answer_messages,
@@ -89,8 +90,16 @@ class Chain:
     may pass one in as `model` instead.
     """
 
-    def __init__(self, settings: Settings, store: Store, embedder: Embedder, model: BaseChatModel | None = None):
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        embedder: Embedder,
+        model: BaseChatModel | None = None,
+        models: Models | None = None,
+    ):
         self.settings = settings
+        self.models = models if models is not None else load_models()
         self.store = store
         self.embedder = embedder
         self.model = model if model is not None else build_chat_model(settings)
@@ -134,6 +143,7 @@ class Chain:
             self.settings.candidates,
             query.document_ids,
             question=query.question,
+            ranker=self.models.passage,
         )
         return query, found
 
@@ -151,6 +161,8 @@ class Chain:
             said=" ".join(answers),
             last_answer=answers[-1] if answers else "",
             reserve=found.reserve,
+            models=self.models,
+            confidence=found.confidence,
         )
 
     # The language model's branch

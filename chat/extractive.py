@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from chat.fitted import Models
 from chat.grounding import (
     DocumentQuestion,
     Subject,
@@ -31,8 +32,9 @@ from chat.grounding import (
     self_statement,
     subject_of,
 )
-from chat.retrieve import stated_elsewhere
+from chat.retrieve import PASSAGE_FEATURES, stated_elsewhere
 from chat.wording import definitions, one_edit_apart, other_forms, spelled_out, with_other_forms
+from studychat.marks import doc_marks
 from studychat.schema import Answer, Citation, Passage
 from studychat.store import Store
 from studychat.text import STOP_WORDS, content_words, stem, terms, terms_among
@@ -179,6 +181,20 @@ HEADING_WORDS = 8  # the most words a line without an end mark may have to be ta
 SECOND_SENTENCE = 0.85  # a further sentence is quoted when it scores this close to the best
 
 
+# What the fitted refusal model weighs about the best sentence and the passages (see `confidence`).
+# and, as the passage model weighed them, the best sentence's passage's `PASSAGE_FEATURES`.
+REFUSAL_FEATURES = (
+    "sentence",
+    "passage",
+    "dense",
+    "topic",
+    "lexical",
+    "kind",
+    "asks_kind",
+    *(f"passage_{name}" for name in PASSAGE_FEATURES),
+)
+
+
 @dataclass
 class Sentence:
     passage: int
@@ -321,7 +337,7 @@ def score_sentences(
             (0.5 if short else 1.0)
             * (HEADING if sentence.heading else 1.0)
             * (ASKING if sentence.text.rstrip().endswith("?") else 1.0)
-            * (SAID if said and " ".join(sentence.text.split()) in said else 1.0)
+            * (SAID if said and doc_marks(" ".join(sentence.text.split())) in said else 1.0)
         )
         sentence.score = _score(sentence, passage) + (subject or {}).get(passage.document_id, 0.0)
     return sorted(sentences, key=lambda s: -s.score)
@@ -341,7 +357,7 @@ def quoted_document(answer: str, store: Store) -> str | None:
             continue
         found = store.passages([chunk_id for chunk_id, _ in store.search_lexical(quote, 3)])
         for passage in found.values():
-            if quote in " ".join(passage.text.split()):
+            if quote in doc_marks(" ".join(passage.text.split())):
                 return passage.document_id
     return None
 
@@ -433,6 +449,24 @@ def support(best: Sentence, passages: list[Passage]) -> float:
     return 0.7 * best.topic + 0.3 * best.lexical + 0.1 * best.kind + 0.3 * passages[best.passage].dense
 
 
+def refusal_features(best: Sentence, passages: list[Passage], kind: object, confidence: float) -> tuple[float, ...]:
+    """`REFUSAL_FEATURES` for the best sentence: its score, the passage model's confidence, its
+    meaning, words and kind, whether the question asks for a kind, and its passage's features as
+    the passage model weighed them (zeros for a passage it did not rank)."""
+    passage = passages[best.passage]
+    ranked = passage.features if passage.features is not None else np.zeros(len(PASSAGE_FEATURES))
+    return (
+        best.score,
+        confidence,
+        best.dense,
+        best.topic,
+        best.lexical,
+        best.kind,
+        float(kind is not None),
+        *map(float, ranked),
+    )
+
+
 def choose(sentences: list[Sentence], limit: int, among: list[Sentence] | None = None) -> list[Sentence]:
     """The best sentence, any that score nearly as well, and a neighbour that the best leans on
     (found `among` these, when given: the sentences that may be quoted, not only those chosen from)."""
@@ -454,16 +488,22 @@ def _previous(sentence: Sentence, sentences: list[Sentence]) -> Sentence | None:
     return max(before, key=lambda s: s.start) if before else None
 
 
+def runs(passage: Passage, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The quoted sentences of one passage as verbatim runs of its text, in passage order: sentences
+    next to each other (only white space between) make one run."""
+    found: list[tuple[int, int]] = []
+    for start, end in sorted(spans):
+        if found and not passage.text[found[-1][1] : start].strip():
+            found[-1] = (found[-1][0], max(found[-1][1], end))
+        else:
+            found.append((start, end))
+    return found
+
+
 def quote(passage: Passage, spans: list[tuple[int, int]]) -> str:
     """The quoted sentences of one passage in passage order, each once: sentences next to each
-    other as one verbatim run of the passage, separate ones joined by a space."""
-    runs: list[tuple[int, int]] = []
-    for start, end in sorted(spans):
-        if runs and not passage.text[runs[-1][1] : start].strip():
-            runs[-1] = (runs[-1][0], max(runs[-1][1], end))
-        else:
-            runs.append((start, end))
-    return " ".join(passage.text[s:e].strip() for s, e in runs)
+    other as one verbatim run of the passage, separate runs joined by a space."""
+    return " ".join(passage.text[s:e].strip() for s, e in runs(passage, spans))
 
 
 def never_mentioned(question: str, passages: list[Passage], store: Store) -> list[str]:
@@ -563,7 +603,7 @@ def document_statement(
         return None
     line = passage.text[start:end]
     citations = [Citation.of(1, passage, line)]
-    text, notes = warned(f"{line} [1]", citations)
+    text, notes = warned(f"{doc_marks(line)} [1]", citations)
     return Answer(text=text, citations=citations, notes=notes)
 
 
@@ -587,10 +627,15 @@ def answer_from_passages(
     said: str = "",
     last_answer: str = "",
     reserve: Sequence[Passage] = (),
+    models: Models | None = None,
+    confidence: float = 0.0,
 ) -> Answer:
     """A verbatim, cited answer from the passages, or a refusal showing them as related reading.
     Sentences of the `reserve` passages (ranked just below, their scores discounted) may be quoted
-    too; they are cited only when they are."""
+    too; they are cited only when they are. With a fitted refusal model (`models.refusal`), it
+    decides whether the best sentence answers; `confidence` is the passage model's probability for
+    the best passage."""
+    models = models or Models()
     if not passages:
         return Answer(text=f"{REFUSAL} There are no documents to search yet.", refused=True)
     read = [*passages, *reserve]  # what the sentences are chosen from; `passages` stay first
@@ -664,17 +709,31 @@ def answer_from_passages(
     if not sentences:
         return related_reading(passages, query_vectors)
     best = sentences[0]
-    if support(best, read) < threshold and not gives_a_document_fact(question, kind, best, read, store):
-        return related_reading(passages, query_vectors)
+    signals = {
+        "refusal": refusal_features(best, read, kind, confidence),
+    }
+    if models.refusal is not None:
+        declined = models.refusal.probability(np.array(signals["refusal"]))[0] < models.refusal.threshold
+    else:
+        declined = support(best, read) < threshold
+    if declined and not gives_a_document_fact(question, kind, best, read, store):
+        refusal = related_reading(passages, query_vectors)
+        refusal.signals = signals
+        return refusal
 
     chosen = choose(sentences, max_sentences, among)  # best first; a sentence it leans on just before it
-    numbers: dict[int, int] = {}
     spans: dict[int, list[tuple[int, int]]] = {}
+    for s in chosen:
+        spans.setdefault(s.passage, []).append((s.start, s.end))
+    # Each verbatim run is cited on its own, so that every quote can be found in its passage as it
+    # stands: two sentences far apart in one passage are two citations of it.
+    verbatim = {i: runs(read[i], found) for i, found in spans.items()}
+    numbers: dict[tuple[int, tuple[int, int]], int] = {}
     parts = []
     for s in chosen:
-        n = numbers.setdefault(s.passage, len(numbers) + 1)
-        spans.setdefault(s.passage, []).append((s.start, s.end))
-        parts.append(f"{s.text} [{n}]")
-    citations = [Citation.of(n, read[i], quote(read[i], spans[i])) for i, n in numbers.items()]
+        run = next(r for r in verbatim[s.passage] if r[0] <= s.start < r[1])
+        n = numbers.setdefault((s.passage, run), len(numbers) + 1)
+        parts.append(f"{doc_marks(s.text)} [{n}]")
+    citations = [Citation.of(n, read[i], read[i].text[a:b].strip()) for (i, (a, b)), n in numbers.items()]
     text, notes = warned(" ".join(parts), citations)
-    return Answer(text=text, citations=citations, notes=notes)
+    return Answer(text=text, citations=citations, notes=notes, signals=signals)

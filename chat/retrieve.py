@@ -9,15 +9,17 @@ from functools import cache
 
 import numpy as np
 
+from chat.fitted import LinearModel
 from studychat.embedder import Embedder, pool
 from studychat.schema import Passage
 from studychat.store import Store
-from studychat.text import content_word_set
+from studychat.text import content_word_set, terms, terms_among
 
 RRF_K = 60  # the usual reciprocal-rank-fusion constant: ranks matter, raw scores do not
 NEAR_DUPLICATE = 0.8  # word-set overlap above which two passages say the same thing
 DOCUMENT_PENALTY = 0.02  # each further passage of an already-chosen document counts this much less
 POOL = 4  # passages considered for diversity, in multiples of those shown
+RANKED = 40  # candidates the passage model orders (measured: see `python -m eval.fit`)
 # The answerer also reads as many passages again as it shows, each counting for less: the sentence
 # that answers can sit in a chunk ranked just below the cut, its chunk vector diluted by the rest.
 RESERVE_WEIGHT = 0.6
@@ -33,6 +35,29 @@ class Retrieval:
     passages: list[Passage]
     query_vectors: np.ndarray
     reserve: list[Passage] = field(default_factory=list)
+    pool: list[Passage] = field(default_factory=list)  # every candidate ranked, best first
+    features: np.ndarray | None = None  # one row of `PASSAGE_FEATURES` per passage of `pool`
+    confidence: float = 0.0  # the passage model's probability that the best passage holds the answer
+
+
+# What the passage model weighs (`passage_features`), in its order.
+PASSAGE_FEATURES = (
+    "fused",
+    "dense",
+    "best_sentence",
+    "lexical",
+    "coverage",
+    "sentence_coverage",
+    "title_coverage",
+    "document",
+    "document_best",
+    "dense_rank",
+    "lexical_rank",
+    "bigrams",
+    "second_sentence",
+    "length",
+    "absent",
+)
 
 
 def retrieve(
@@ -43,6 +68,7 @@ def retrieve(
     candidates: int,
     document_ids: list[str] | None = None,
     question: str | None = None,
+    ranker: LinearModel | None = None,
 ) -> Retrieval:
     """The `k` passages that best match `search`, and the `k` after them as a reserve, limited to
     `document_ids` when given.
@@ -50,6 +76,9 @@ def retrieve(
     For a follow-up, `search` is the question condensed with the conversation and `question` the
     question as asked: both are searched, densely and lexically, and the four rankings fused, so
     that the conversation's subject and the new question's own words both count.
+
+    With a `ranker` (the fitted passage model), the fused candidates are ordered again by its
+    probability that each holds the answer, from `passage_features`.
     """
     texts = [question, search] if question and question != search else [search]
     # The lexical searches run in SQLite while this thread embeds the texts and searches Chroma:
@@ -57,7 +86,8 @@ def retrieve(
     lexical = [_searcher().submit(store.search_lexical, text, candidates, document_ids) for text in texts]
     vectors = embedder.encode_recent(texts)
     rankings = [store.search_dense(vector.tolist(), candidates, document_ids) for vector in vectors]
-    rankings += [search.result() for search in lexical]
+    lexical_rankings = [search.result() for search in lexical]
+    rankings += lexical_rankings
     fused: dict[str, float] = {}
     for ranking in rankings:
         for rank, (chunk_id, _) in enumerate(ranking):
@@ -69,14 +99,107 @@ def retrieve(
         passage.score = fused[chunk_id] / best
     ranked = sorted(found.values(), key=lambda p: (-p.score, p.chunk_id))
     # Diversity can lift a passage only a few places, so it chooses among the first few times k.
-    distinct = drop_near_duplicates(ranked, POOL * k)
+    distinct = drop_near_duplicates(ranked, max(RANKED, POOL * k) if ranker else POOL * k)
+    features, confidence = None, 0.0
+    if ranker is not None:
+        store.load_sentences(distinct)
+        _set_dense(distinct, vectors)
+        features = passage_features(question or search, distinct, vectors, rankings[0], lexical_rankings[0], store)
+        probabilities = ranker.probability(features)
+        confidence = float(probabilities.max()) if len(distinct) else 0.0
+        best = max(confidence, 1e-9)
+        for passage, probability, row in zip(distinct, probabilities, features, strict=True):
+            passage.score = float(probability) / best
+            passage.features = row
+        order = sorted(range(len(distinct)), key=lambda i: (-distinct[i].score, distinct[i].chunk_id))
+        distinct, features = [distinct[i] for i in order], features[order]
     chosen = diversify(distinct, k)
     reserve = [p for p in distinct if all(p is not c for c in chosen)][:k]
-    store.load_sentences(chosen + reserve)
-    _set_dense(chosen + reserve, vectors)
+    if ranker is None:
+        store.load_sentences(chosen + reserve)
+        _set_dense(chosen + reserve, vectors)
     for passage in reserve:
         passage.score *= RESERVE_WEIGHT
-    return Retrieval(passages=chosen, query_vectors=vectors, reserve=reserve)
+    return Retrieval(chosen, vectors, reserve, pool=distinct, features=features, confidence=confidence)
+
+
+def passage_features(
+    question: str,
+    passages: list[Passage],
+    query_vectors: np.ndarray,
+    dense: list[tuple[str, float]],
+    lexical: list[tuple[str, float]],
+    store: Store,
+) -> np.ndarray:
+    """One row of `PASSAGE_FEATURES` per passage (sentence vectors loaded), each in [0, 1]:
+
+    - fused: the passage's reciprocal-rank-fusion score over the best one's;
+    - dense: the cosine of the question and the passage's vector; best_sentence: of its nearest sentence;
+    - lexical: its BM25 score for the question over the best one's (0 when BM25 did not find it);
+    - coverage, sentence_coverage, title_coverage: the share of the question's rarer words (by
+      inverse document frequency) that the passage, its best sentence, its document's title hold;
+    - document: the share of the candidates' fused score that is its document's (several passages
+      of one paper agreeing); document_best: the best fused score among its document's passages;
+    - dense_rank, lexical_rank: 1 / rank in the question's dense and BM25 rankings (0 when absent);
+    - bigrams: the share of the question's pairs of adjacent content words that the passage holds
+      as adjacent words; second_sentence: the cosine of its second-nearest sentence;
+    - length: its length in thousands of characters;
+    - absent: the share of the question's words (by inverse document frequency) that no passage of
+      the whole index holds, the same for every passage (for the refusal model: a question on
+      something the documents never discuss).
+    """
+    wanted = list(dict.fromkeys(terms(question)))
+    frequencies, total = store.document_frequencies(wanted)
+    idf = {t: float(np.log(1 + (total - frequencies.get(t, 0) + 0.5) / (frequencies.get(t, 0) + 0.5))) for t in wanted}
+    weight = sum(idf.values()) or 1.0
+    absent = sum(w for t, w in idf.items() if not frequencies.get(t)) / weight
+
+    def covered(text: str) -> float:
+        return sum(idf[t] for t in terms_among(text, idf)) / weight
+
+    bm25 = dict(lexical)
+    top_bm25 = max(bm25.values(), default=0.0) or 1.0
+    dense_rank = {chunk_id: 1.0 / (rank + 1) for rank, (chunk_id, _) in enumerate(dense)}
+    lexical_rank = {chunk_id: 1.0 / (rank + 1) for rank, (chunk_id, _) in enumerate(lexical)}
+    per_document: dict[str, float] = {}
+    document_best: dict[str, float] = {}
+    for passage in passages:
+        per_document[passage.document_id] = per_document.get(passage.document_id, 0.0) + passage.score
+        document_best[passage.document_id] = max(document_best.get(passage.document_id, 0.0), passage.score)
+    mass = sum(per_document.values()) or 1.0
+    asked = terms(question)
+    pairs = set(zip(asked, asked[1:], strict=False))
+    rows = []
+    for passage in passages:
+        if passage.vectors is not None and len(passage.vectors):
+            similarities = np.sort((passage.vectors.astype(np.float32) @ query_vectors.T).max(axis=1))[::-1]
+            best_sentence = float(similarities[0])
+            second_sentence = float(similarities[1]) if len(similarities) > 1 else 0.0
+            sentence_coverage = max(covered(passage.text[s:e]) for s, e in passage.sentences)
+        else:
+            best_sentence, second_sentence, sentence_coverage = passage.dense, 0.0, covered(passage.text)
+        said = terms(passage.text)
+        adjacent = set(zip(said, said[1:], strict=False))
+        rows.append(
+            [
+                passage.score,
+                passage.dense,
+                best_sentence,
+                max(bm25.get(passage.chunk_id, 0.0), 0.0) / top_bm25,
+                covered(passage.text),
+                sentence_coverage,
+                covered(passage.title),
+                per_document[passage.document_id] / mass,
+                document_best[passage.document_id],
+                dense_rank.get(passage.chunk_id, 0.0),
+                lexical_rank.get(passage.chunk_id, 0.0),
+                len(pairs & adjacent) / len(pairs) if pairs else 0.0,
+                second_sentence,
+                len(passage.text) / 1000,
+                absent,
+            ]
+        )
+    return np.asarray(rows, dtype=np.float64).reshape(len(passages), len(PASSAGE_FEATURES))
 
 
 def stated_elsewhere(

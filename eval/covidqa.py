@@ -141,7 +141,9 @@ def run_chain(
             start = time.perf_counter()
             answer = chain.answer(question.question)
             ms = (time.perf_counter() - start) * 1000
-            found = retrieve(question.question, store, embedder, SHOWN, settings.candidates)
+            found = retrieve(
+                question.question, store, embedder, SHOWN, settings.candidates, ranker=chain.models.passage
+            )
             outcomes.append(
                 Outcome(
                     question.id,
@@ -290,4 +292,3 @@ def table(results: dict) -> str:
 def all_papers(folder: Path = BENCHMARKS) -> list[Path]:
     """Every paper of the benchmark, in order."""
     return sorted((folder / "covidqa" / "documents").glob("*.txt"))
-

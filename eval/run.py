@@ -93,7 +93,15 @@ def run_chain(settings: Settings, embedder: Embedder, cases: list[Case]) -> list
             ms = (time.perf_counter() - start) * 1000
             # The passages the chain itself retrieves: the condensed search plus the question as asked.
             search, _ = condense(case.question, case.history)
-            found = retrieve(search, store, embedder, RETRIEVED, settings.candidates, question=case.question)
+            found = retrieve(
+                search,
+                store,
+                embedder,
+                RETRIEVED,
+                settings.candidates,
+                question=case.question,
+                ranker=chain.models.passage,
+            )
             outcome = Outcome(
                 id=case.id,
                 retrieved=[p.document_id for p in found.passages],

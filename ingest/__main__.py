@@ -69,6 +69,9 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         bar.close()
         if args.prune:
             report.results += pipeline.prune(store)
+        for result in report.results:
+            for note in result.notes:
+                print(f"{result.path}: {note}")
         for result in report.skipped:
             print(f"skipped {result.path}: {result.reason}", file=sys.stderr)
         print(f"{report.summary()} in {time.perf_counter() - started:.1f}s")

@@ -63,8 +63,13 @@ ABBREVIATIONS = {
     "max",
     "est",
     "resp",
+    "fl",
+    "oz",
+    "lb",
+    "lbs",
 }
-BOUNDARY = re.compile(r"[.!?]+[\"'”’)\]]*\s+(?=[\"'“‘(\[]?[A-Z0-9])")
+# End punctuation, closing quotes or brackets and footnote marks ("benchmarks.¹"), then a space
+BOUNDARY = re.compile(r"[.!?]+[\"'”’)\]¹²³⁰⁴-⁹]*\s+(?=[\"'“‘(\[]?[A-Z0-9])")
 
 
 def sentence_spans(text: str) -> list[tuple[int, int]]:

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections import Counter
 from dataclasses import dataclass, field
+
+from ftfy.fixes import fix_latin_ligatures
 
 BULLET = re.compile(r"^\s*[•·●▪◦‣∙]\s*")
 BREADCRUMB = re.compile(r"(\s(>|»|›|/)\s.*){2,}")
@@ -152,8 +153,11 @@ class CleanText:
 def normalize(text: str) -> str:
     """Unicode NFC, one kind of newline and space, no zero-width or control characters."""
     text = unicodedata.normalize("NFC", text).replace("\r\n", "\n").replace("\r", "\n")
+    # A typeset ligature ("ﬁ" in "Uniﬁed") is two letters; only these are expanded, so an exponent
+    # ("10⁶") or a footnote mark ("$320¹") keeps the form that says what it is.
+    text = fix_latin_ligatures(text)
     text = text.replace("\u00a0", " ").replace("\t", " ").replace("\f", "\n\n")
-    text = re.sub(r"[\u200b-\u200d\u2060\ufeff]", "", text)
+    text = re.sub(r"[\u00ad\u200b-\u200d\u2060\ufeff\ufffe]", "", text)
     return "".join(ch for ch in text if ch == "\n" or ord(ch) >= 32)
 
 
@@ -286,22 +290,9 @@ def parse_date(value: str) -> str:
     return f"{year:04d}-{month:02d}-{day:02d}"
 
 
-def drop_repeated_lines(pages: list[str]) -> list[str]:
-    """Remove running headers and footers: short lines found on most pages of a paged document."""
-    if len(pages) < 3:
-        return pages
-    seen = Counter()
-    for page in pages:
-        seen.update({re.sub(r"\d+", "#", line.strip()) for line in page.splitlines() if 0 < words(line) <= 12})
-    repeated = {line for line, n in seen.items() if n >= max(3, len(pages) // 2)}
-    return [
-        "\n".join(line for line in page.splitlines() if re.sub(r"\d+", "#", line.strip()) not in repeated)
-        for page in pages
-    ]
-
-
-def clean(raw: str, title_hint: str = "") -> CleanText:
-    """Clean one text and collect the metadata it carries."""
+def clean(raw: str, title_hint: str = "", scraped: bool = True) -> CleanText:
+    """Clean one text and collect the metadata it carries. The rules for a page's menus apply to
+    `scraped` text (txt, md, html) only: short lines of a PDF or DOCX are its own content."""
     meta: dict[str, str] = {}
     crumbs: list[str] = []
     paragraphs: list[str] = []
@@ -328,7 +319,7 @@ def clean(raw: str, title_hint: str = "") -> CleanText:
                 continue
             kept.append(line)
         # Menus: two or more link-like lines before the article begins
-        if before_article:
+        if before_article and scraped:
             if sum(is_menu_item(line) for line in kept) >= 2:
                 kept = [line for line in kept if not is_menu_item(line)]
         for group in split_paragraph_lines(kept):
@@ -336,7 +327,7 @@ def clean(raw: str, title_hint: str = "") -> CleanText:
             if paragraph and not is_boilerplate(paragraph):
                 paragraphs.append(paragraph)
 
-    paragraphs = _join_broken_paragraphs(_drop_header_noise(paragraphs))
+    paragraphs = _join_broken_paragraphs(_drop_header_noise(paragraphs) if scraped else paragraphs)
     title = _find_title(title_hint, paragraphs, crumbs)
     paragraphs = _dedupe_title(paragraphs, title)
     text = "\n\n".join(paragraphs)
@@ -358,6 +349,8 @@ def _drop_header_noise(paragraphs: list[str]) -> list[str]:
     When every line before the article is that short, the last one is its heading ("Chapter 3",
     "Renal physiology") and is kept."""
     first_prose = next((i for i, p in enumerate(paragraphs) if is_prose(p)), len(paragraphs))
+    if first_prose == len(paragraphs):  # no article for menus to surround: a short note or a list
+        return [p for p in paragraphs if words(p) > 1 or p.startswith("#")]
     head = [p for p in paragraphs[:first_prose] if not is_menu_item(p) or p.startswith("#")]
     if not head and 0 < first_prose < len(paragraphs):
         head = [paragraphs[first_prose - 1]]
@@ -368,7 +361,13 @@ def _join_broken_paragraphs(paragraphs: list[str]) -> list[str]:
     """Join a paragraph to the one before when a blank line fell inside a sentence."""
     out: list[str] = []
     for p in paragraphs:
-        if out and p[:1].islower() and not out[-1].endswith(tuple(TERMINAL)) and not out[-1].startswith("#"):
+        after_comma = out and out[-1].endswith(",") and p[:1].isdigit()  # "January 23," + "2023."
+        if (
+            out
+            and (p[:1].islower() or after_comma)
+            and not out[-1].endswith(tuple(TERMINAL))
+            and not out[-1].startswith("#")
+        ):
             out[-1] = join_lines([out[-1], p])
         else:
             out.append(p)

@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import io
-import logging
+import re
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ingest.decode import decode
+from ingest.errors import LoadError
+from ingest.tables import markdown_tables, rows_to_text
+
+__all__ = ["SUPPORTED", "LoadError", "RawDocument", "check_size", "check_type", "decode_text", "load"]
+
 SUPPORTED = {".txt", ".md", ".markdown", ".html", ".htm", ".pdf", ".docx"}
 MAX_UNZIPPED_BYTES = 200 * 1024 * 1024  # a .docx larger than this when unpacked is refused
 MAX_PDF_PAGES = 2000
-
-
-class LoadError(Exception):
-    """A file that cannot be read; the message says why in words a user understands."""
 
 
 @dataclass
@@ -27,6 +29,10 @@ class RawDocument:
     date: str = ""
     source: str = ""
     authors: list[str] = field(default_factory=list)
+    # Text scraped from the web (txt, md, html) may carry menus and banners; a PDF or DOCX does not.
+    scraped: bool = True
+    ocr_pages: list[int] = field(default_factory=list)  # 1-based pages read by OCR
+    notes: list[str] = field(default_factory=list)  # what the user should know about this file
 
 
 def check_size(size: int, max_bytes: int) -> None:
@@ -42,65 +48,68 @@ def check_type(path: Path) -> None:
         raise LoadError(f"unsupported file type {suffix or '(none)'}; StudyChat reads {', '.join(sorted(SUPPORTED))}")
 
 
-def load(path: Path, data: bytes, max_bytes: int) -> RawDocument:
-    """Read one file's bytes by the file's extension."""
+def load(path: Path, data: bytes, max_bytes: int, tesseract: str = "tesseract") -> RawDocument:
+    """Read one file's bytes by the file's extension; `tesseract` is the OCR program for
+    scanned PDF pages."""
     check_type(path)
     check_size(len(data), max_bytes)
     suffix = path.suffix.lower()
     if not data.strip():
         raise LoadError("file is empty")
-    loader = {".pdf": load_pdf, ".docx": load_docx, ".html": load_html, ".htm": load_html}.get(suffix, load_text)
-    raw = loader(data)
+    if suffix == ".pdf":
+        raw = load_pdf(data, tesseract)
+    else:
+        raw = {".docx": load_docx, ".html": load_html, ".htm": load_html}.get(suffix, load_text)(data)
     if not "".join(raw.pages).strip():
         raise LoadError("no text found in the file")
     return raw
 
 
 def decode_text(data: bytes) -> str:
-    """Strict UTF-8 (with or without a byte-order mark), or UTF-16 with its byte-order mark (what
-    Windows Notepad saves as "Unicode"); binary data is refused, not guessed at."""
-    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
-        try:
-            data = data.decode("utf-16").encode("utf-8")
-        except UnicodeDecodeError:
-            raise LoadError("file starts like UTF-16 text but is not valid UTF-16; save it as UTF-8") from None
-    if b"\x00" in data:
-        raise LoadError("file holds binary data (NUL bytes), not text")
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        raise LoadError(
-            f"file is not valid UTF-8 (byte 0x{data[error.start]:02x} at offset {error.start}); save it as UTF-8"
-        ) from None
-    controls = sum(1 for ch in text if ord(ch) < 32 and ch not in "\n\r\t\f")
-    if controls > max(8, len(text) // 100):
-        raise LoadError("file holds binary data (control characters), not text")
-    return text
+    """The text of a plain-text file in whatever encoding it was saved (see `ingest.decode`)."""
+    return decode(data)
 
 
 def load_text(data: bytes) -> RawDocument:
-    return RawDocument(pages=[decode_text(data)])
+    return RawDocument(pages=[markdown_tables(decode_text(data))])
+
+
+# What a reader of the page never sees: hidden elements and the page's code
+HIDDEN = (
+    "//script | //style | //noscript | //template | //comment() | //*[@hidden] | //*[@aria-hidden='true']"
+    " | //*[contains(translate(@style, ' ', ''), 'display:none')]"
+    " | //*[contains(translate(@style, ' ', ''), 'visibility:hidden')]"
+)
+
+
+def visible_html(html: str) -> str:
+    """The page without what a reader never sees (scripts, styles, comments, hidden elements)."""
+    import lxml.html
+
+    html = re.sub(r"^\s*<\?xml[^>]*\?>", "", html)  # lxml refuses a str that declares its encoding
+    if not html.strip():
+        return html
+    tree = lxml.html.document_fromstring(html)
+    for element in tree.xpath(HIDDEN):
+        if element.getparent() is not None:
+            element.drop_tree()
+    return lxml.html.tostring(tree, encoding="unicode")
 
 
 def load_html(data: bytes) -> RawDocument:
     import trafilatura
 
-    try:
-        html = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        html = data.decode("cp1252", errors="replace")
-    if "\x00" in html:
-        raise LoadError("file holds binary data (NUL bytes), not HTML")
+    html = decode(data, html=True)
     try:
         found = trafilatura.bare_extraction(
-            html, with_metadata=True, include_comments=False, favor_recall=True, output_format="python"
+            visible_html(html), with_metadata=True, include_comments=False, favor_recall=True, output_format="python"
         )
     except Exception as error:  # trafilatura/lxml raise many types on broken markup
         raise LoadError(f"HTML could not be parsed ({type(error).__name__})") from None
     if found is None or not (found.text or "").strip():
         raise LoadError("no readable text found in the HTML")
-    # trafilatura puts one block element per line: make each a paragraph
-    text = "\n\n".join(line for line in found.text.splitlines() if line.strip())
+    # trafilatura puts one block element per line (and tables as Markdown): make each a paragraph
+    text = "\n\n".join(line for line in markdown_tables(found.text).splitlines() if line.strip())
     return RawDocument(
         pages=[text],
         title=found.title or "",
@@ -110,33 +119,67 @@ def load_html(data: bytes) -> RawDocument:
     )
 
 
-def load_pdf(data: bytes) -> RawDocument:
-    from pypdf import PdfReader
-    from pypdf.errors import PdfReadError
+def load_pdf(data: bytes, tesseract: str = "tesseract") -> RawDocument:
+    from ingest.pdf import read_pdf
 
-    # pypdf logs each repair it tries on a broken file; the user gets one reason per file instead
-    logging.getLogger("pypdf").setLevel(logging.ERROR)
+    return read_pdf(data, MAX_PDF_PAGES, tesseract)
 
-    try:
-        reader = PdfReader(io.BytesIO(data))
-        if reader.is_encrypted:
-            try:
-                unlocked = reader.decrypt("")
-            except Exception:
-                unlocked = 0
-            if not unlocked:
-                raise LoadError("PDF is encrypted with a password")
-        if len(reader.pages) > MAX_PDF_PAGES:
-            raise LoadError(f"PDF has {len(reader.pages)} pages, over the {MAX_PDF_PAGES}-page limit")
-        pages = [page.extract_text() or "" for page in reader.pages]
-        info = reader.metadata
-    except LoadError:
-        raise
-    except (PdfReadError, Exception) as error:  # pypdf raises many types on corrupt files
-        raise LoadError(f"PDF is corrupt or unreadable ({type(error).__name__})") from None
-    title = str(info.title).strip() if info and info.title else ""
-    author = str(info.author).strip() if info and info.author else ""
-    return RawDocument(pages=pages, paged=True, title=title, authors=[author] if author else [])
+
+def _docx_blocks(container) -> list[str]:
+    """Paragraphs and tables of a DOCX body, header or footer, in document order; a table's rows
+    as `ingest.tables` writes them, nested tables after their row."""
+    from docx.table import Table
+
+    blocks = []
+    for item in container.iter_inner_content():
+        if isinstance(item, Table):
+            rows, nested = [], []
+            for row in item.rows:
+                cells, seen = [], set()
+                for cell in row.cells:
+                    if id(cell._tc) in seen:  # a merged cell appears once per grid column it spans
+                        continue
+                    seen.add(id(cell._tc))
+                    cells.append(cell.text)
+                    for table in cell.tables:
+                        nested.append(table)
+                rows.append(cells)
+            blocks.append(rows_to_text(rows))
+            for table in nested:
+                blocks += _docx_blocks(_Only(table))
+        else:
+            blocks.append(item.text)
+    return [b for b in blocks if b.strip()]
+
+
+class _Only:
+    """A container of one table, for reading a nested table like a body."""
+
+    def __init__(self, table):
+        self.table = table
+
+    def iter_inner_content(self):
+        yield self.table
+
+
+def _docx_furniture(document) -> tuple[list[str], list[str]]:
+    """The distinct header and footer texts of all sections: read once, not once per page."""
+    headers: dict[str, None] = {}
+    footers: dict[str, None] = {}
+    for section in document.sections:
+        for part, found in (
+            (section.first_page_header, headers),
+            (section.header, headers),
+            (section.even_page_header, headers),
+            (section.first_page_footer, footers),
+            (section.footer, footers),
+            (section.even_page_footer, footers),
+        ):
+            if part.is_linked_to_previous and found:
+                continue
+            for block in _docx_blocks(part):
+                found.setdefault(block)
+    return list(headers), list(footers)
 
 
 def load_docx(data: bytes) -> RawDocument:
@@ -151,15 +194,14 @@ def load_docx(data: bytes) -> RawDocument:
         raise LoadError(f".docx unpacks to {unpacked / 1e6:.0f} MB, over the {MAX_UNZIPPED_BYTES / 1e6:.0f} MB limit")
     try:
         document = docx.Document(io.BytesIO(data))
+        headers, footers = _docx_furniture(document)
+        body = _docx_blocks(document)
     except Exception as error:  # python-docx raises many types on broken packages
         raise LoadError(f".docx is corrupt or unreadable ({type(error).__name__})") from None
-    paragraphs = [p.text for p in document.paragraphs]
-    for table in document.tables:
-        for row in table.rows:
-            paragraphs.append(" | ".join(cell.text for cell in row.cells))
     props = document.core_properties
     return RawDocument(
-        pages=["\n\n".join(paragraphs)],
+        pages=["\n\n".join(headers + body + footers)],
         title=(props.title or "").strip(),
         authors=[props.author.strip()] if props.author and props.author.strip() else [],
+        scraped=False,
     )

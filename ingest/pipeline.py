@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ingest.chunk import chunk_document
-from ingest.clean import clean, drop_repeated_lines, parse_date
+from ingest.clean import clean, parse_date
 from ingest.load import SUPPORTED, LoadError, check_size, check_type, load
 from studychat.schema import Chunk, Document
 from studychat.settings import Settings
@@ -36,6 +36,7 @@ class FileResult:
     title: str = ""
     chunks: int = 0
     reason: str = ""
+    notes: list[str] = field(default_factory=list)  # e.g. the pages read by OCR
 
     def to_dict(self) -> dict:
         return dict(self.__dict__)
@@ -113,14 +114,17 @@ def discover(paths: Iterable[Path]) -> tuple[list[Path], list[FileResult]]:
     return list(dict.fromkeys(files)), skipped
 
 
-def read_document(path: Path, settings: Settings, data: bytes, doc_id: str) -> Document:
-    """Load, clean and describe one file from its bytes; raises `LoadError` with the reason."""
-    raw = load(path, data, max_bytes=settings.max_upload_bytes)
-    pages = drop_repeated_lines(raw.pages) if raw.paged else raw.pages
+def read_document(path: Path, settings: Settings, data: bytes, doc_id: str, notes: list[str] | None = None) -> Document:
+    """Load, clean and describe one file from its bytes; raises `LoadError` with the reason.
+    What the user should know about the file (pages read by OCR) is added to `notes`."""
+    raw = load(path, data, max_bytes=settings.max_upload_bytes, tesseract=settings.tesseract)
+    if notes is not None:
+        notes.extend(raw.notes)
+    pages = raw.pages  # a PDF's running headers and page numbers are gone already (`ingest.pdf`)
     texts, page_starts, offset = [], [], 0
     meta = None
     for number, page in enumerate(pages, start=1):
-        cleaned = clean(page, title_hint=raw.title)
+        cleaned = clean(page, title_hint=raw.title, scraped=raw.scraped)
         meta = meta or cleaned
         if not cleaned.text:
             continue
@@ -132,7 +136,7 @@ def read_document(path: Path, settings: Settings, data: bytes, doc_id: str) -> D
     if not text.strip():
         raise LoadError("no text left after cleaning")
     if raw.paged:  # metadata of a paged document comes from all of it, not just the first page
-        meta = clean(text, title_hint=raw.title)
+        meta = clean(text, title_hint=raw.title, scraped=raw.scraped)
     assert meta is not None
     title = meta.title or raw.title or path.stem.replace("_", " ").replace("-", " ")
     return Document(
@@ -162,8 +166,10 @@ def ingest_paths(
     files, skipped = discover(paths)
     report = Report(results=list(skipped))
     todo: list[tuple[Document, list[Chunk], str]] = []
+    notes_of: dict[str, list[str]] = {}
     for path in files:
         doc_id = ""
+        notes: list[str] = []
         try:
             check_type(path)
             info = path.stat()  # before anything resolves the path: a symlink loop fails here, clearly
@@ -178,12 +184,13 @@ def ingest_paths(
             if known and known.content_hash == hashlib.sha256(data).hexdigest():
                 report.results.append(FileResult(str(path), "unchanged", doc_id, known.title, known.chunks))
                 continue
-            document = read_document(path, settings, data, doc_id)
+            document = read_document(path, settings, data, doc_id, notes)
         except (LoadError, OSError) as error:
             report.results.append(FileResult(str(path), "skipped", doc_id, reason=_reason(error)))
             continue
         chunks = chunk_document(document, settings.chunk_size, settings.chunk_overlap)
         todo.append((document, chunks, "updated" if known else "added"))
+        notes_of[document.id] = notes
 
     total = sum(len(chunks) for _, chunks, _ in todo)
     done = 0
@@ -203,7 +210,9 @@ def ingest_paths(
             continue
         report.embedded += store.put_documents([(d, c) for d, c, _ in group], progress=step)
         for document, chunks, status in group:
-            report.results.append(FileResult(document.path, status, document.id, document.title, len(chunks)))
+            report.results.append(
+                FileResult(document.path, status, document.id, document.title, len(chunks), notes=notes_of[document.id])
+            )
         group = []
     return report
 
@@ -217,8 +226,9 @@ def add_upload(store: Store, settings: Settings, filename: str, data: bytes) -> 
     name = safe_filename(filename)
     target = Path(settings.corpus) / name
     doc_id = document_id(target, settings.corpus)
+    notes: list[str] = []
     try:
-        document = read_document(target, settings, data, doc_id)
+        document = read_document(target, settings, data, doc_id, notes)
     except LoadError as error:
         return FileResult(name, "skipped", doc_id, reason=str(error))
     known = store.document(doc_id)
@@ -230,7 +240,7 @@ def add_upload(store: Store, settings: Settings, filename: str, data: bytes) -> 
     os.replace(handle.name, target)
     chunks = chunk_document(document, settings.chunk_size, settings.chunk_overlap)
     store.put_document(document, chunks)
-    return FileResult(name, "updated" if known else "added", doc_id, document.title, len(chunks))
+    return FileResult(name, "updated" if known else "added", doc_id, document.title, len(chunks), notes=notes)
 
 
 def remove(store: Store, document_id: str, delete_file: bool = False) -> FileResult:

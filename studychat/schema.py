@@ -69,6 +69,7 @@ class Passage:
     # Filled by `Store.load_sentences` for the passages an answer may quote:
     sentences: list[tuple[int, int]] = field(default_factory=list)  # (start, end) in `text`, in order
     vectors: np.ndarray | None = None  # one unit vector per sentence (float16), embedded at ingest
+    features: np.ndarray | None = None  # what the passage model weighed (`chat.retrieve.PASSAGE_FEATURES`)
 
 
 @dataclass
@@ -131,6 +132,9 @@ class Answer:
     refused: bool = False
     notes: list[str] = field(default_factory=list)
     sentences: list[CheckedSentence] = field(default_factory=list)  # filled for a language model's answer
+    # The offline answerer's figures behind its choice (`chat.extractive`), for evaluation and
+    # fitting; not sent to users.
+    signals: dict = field(default_factory=dict, repr=False)
 
     def to_dict(self) -> dict:
         return {

@@ -96,6 +96,9 @@ class Settings(BaseSettings):
     max_history_chars: int = Field(20000, ge=0, description="Most characters of history accepted with a question.")
     max_upload_mb: float = Field(20.0, gt=0, description="Largest document file accepted, in megabytes.")
     max_files_per_request: int = Field(20, ge=1, description="Most files in one upload.")
+    tesseract: str = Field(
+        "tesseract", description="OCR program that reads scanned PDF pages (Debian's tesseract-ocr); a name or a path."
+    )
 
     _split_origins = field_validator("allowed_origins", mode="before")(_split_csv)
 

@@ -19,6 +19,21 @@ STOP_WORDS = frozenset(
     s t d ll re ve m don doesn didn isn aren wasn weren hasn haven hadn wouldn shouldn couldn""".split()
 )
 WORD = re.compile(r"\w+", re.UNICODE)
+# Letters that look alike and mean the same, folded as the index's unicode61 tokenizer folds them:
+# the micro sign is the Greek mu (lower() already folds the Kelvin, ohm and angstrom signs; a minus
+# sign and a hyphen both separate words). Typeset ligatures are their letters. Only search terms
+# are folded; the stored text and its quotes keep the document's characters.
+LOOK_ALIKE = str.maketrans(
+    {
+        "\u00b5": "\u03bc",
+        "\ufb00": "ff",
+        "\ufb01": "fi",
+        "\ufb02": "fl",
+        "\ufb03": "ffi",
+        "\ufb04": "ffl",
+        "\ufb06": "st",
+    }
+)
 
 
 # The lexical index's tokenizer (studychat.store): words are compared by the stems it makes.
@@ -72,14 +87,14 @@ def stem(word: str) -> str:
 
 def content_words(text: str) -> list[str]:
     """The lower-case words of `text` that carry meaning, in order."""
-    return [w for w in WORD.findall(text.lower()) if w not in STOP_WORDS]
+    return [w for w in WORD.findall(text.translate(LOOK_ALIKE).lower()) if w not in STOP_WORDS]
 
 
 @lru_cache(maxsize=8192)
 def content_word_set(text: str) -> frozenset[str]:
     """The distinct content words of `text` (no stems): a cheap fingerprint for near-duplicates,
     remembered for the chunks that come back question after question."""
-    return frozenset(WORD.findall(text.lower())) - STOP_WORDS
+    return frozenset(WORD.findall(text.translate(LOOK_ALIKE).lower())) - STOP_WORDS
 
 
 def terms_among(text: str, wanted: Iterable[str]) -> set[str]:

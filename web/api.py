@@ -22,6 +22,7 @@ from ingest.pipeline import add_upload, remove
 from studychat.schema import Answer
 from studychat.settings import Settings
 from studychat.store import StoreError
+from web.scope import UnknownDocuments, searched
 from web.services import Services, log, refuse_change, user_message
 
 
@@ -33,7 +34,9 @@ class ChatMessage(BaseModel):
 class AskRequest(BaseModel):
     question: str = Field(description="The question, at most `STUDYCHAT_MAX_QUESTION_CHARS` characters.")
     history: list[ChatMessage] = Field(default_factory=list, description="The conversation so far, oldest first.")
-    document_ids: list[str] | None = Field(None, description="Answer only from these documents.")
+    document_ids: list[str] | None = Field(
+        None, description="Answer only from these documents (ids as `GET /api/documents` lists them); all when empty."
+    )
 
 
 class CitationOut(BaseModel):
@@ -50,11 +53,26 @@ class CitationOut(BaseModel):
     flagged: bool = False
 
 
+class SearchedDocument(BaseModel):
+    id: str
+    title: str
+
+
+class Searched(BaseModel):
+    all: bool = Field(description="True when the question searched every document (no `document_ids`).")
+    count: int = Field(description="How many documents were searched.")
+    documents: list[SearchedDocument] = Field(description="The documents searched when chosen; empty when all.")
+
+
 class AskResponse(BaseModel):
-    answer: str = Field(description="The answer text with `[n]` markers pointing to `citations`.")
+    answer: str = Field(
+        description="The answer text with `[n]` markers pointing to `citations`; a quoted document's own "
+        "reference marks read ⁽¹⁾, not [1]."
+    )
     refused: bool = Field(description="True when the documents do not answer; citations are then related reading.")
     citations: list[CitationOut]
     notes: list[str] = Field(default_factory=list)
+    searched: Searched
 
 
 class Health(BaseModel):
@@ -80,6 +98,16 @@ def validate_question(request: AskRequest, settings: Settings) -> tuple[str, lis
     if size > settings.max_history_chars:
         raise HTTPException(422, f"history is {size} characters long; the limit is {settings.max_history_chars}")
     return question, history
+
+
+def scope_of(request: AskRequest, services: Services) -> dict:
+    """The documents the question searches (`web.scope.searched`), or a 422 naming unknown ids."""
+    try:
+        return searched(services.store, request.document_ids)
+    except UnknownDocuments as error:
+        raise HTTPException(422, f"document_ids: {error}") from None
+    except StoreError as error:
+        raise HTTPException(503, user_message(error)) from None
 
 
 def sse(event: str, data: object) -> str:
@@ -120,8 +148,10 @@ def api_router(services: Services) -> APIRouter:
     def ask(request: AskRequest) -> dict:
         """Answer a question from the documents; every sentence of the answer cites a passage."""
         question, history = validate_question(request, settings)
+        scope = scope_of(request, services)
         try:
-            return services.chain.answer(question, history, request.document_ids).to_dict()
+            answer = services.chain.answer(question, history, request.document_ids or None)
+            return {**answer.to_dict(), "searched": scope}
         except StoreError as error:
             raise HTTPException(503, user_message(error)) from None
         except Exception as error:
@@ -137,12 +167,13 @@ def api_router(services: Services) -> APIRouter:
         """The answer as server-sent events: `token` events ({"text"}) as it is written, then `answer`
         (the same JSON as /api/ask), then `done`. A failure sends `error` ({"message"}) before `done`."""
         question, history = validate_question(request, settings)
+        scope = scope_of(request, services)
 
         def events() -> Iterator[str]:
             try:
-                for piece in services.chain.stream(question, history, request.document_ids):
+                for piece in services.chain.stream(question, history, request.document_ids or None):
                     if isinstance(piece, Answer):
-                        yield sse("answer", piece.to_dict())
+                        yield sse("answer", {**piece.to_dict(), "searched": scope})
                     else:
                         yield sse("token", {"text": piece})
             except Exception as error:

@@ -7,6 +7,9 @@ import re
 from html import escape
 from urllib.parse import quote, urlparse
 
+from studychat.marks import doc_mark, doc_marks
+from web.scope import searched_words
+
 MARKER = re.compile(r"\[(\d{1,3})\]")
 # Markdown syntax characters, escaped after the HTML escape so that the chat shows them as typed.
 # `&` and `;` stay as they are: the HTML escape needs them for its entities.
@@ -25,8 +28,9 @@ def cite_id(turn: int, n: int) -> str:
 def answer_markdown(text: str, turn: int, known: set[int] | None = None) -> str:
     """An answer for the chat: its text shown as written, each `[n]` a link to source n of this turn.
 
-    `known` limits the links to the citations that exist (a document may itself hold "[12]");
-    while streaming it is None and every marker becomes a link.
+    `known` limits the links to the citations that exist; a marker that is none of them is a
+    document's own reference mark and shows as one ("⁽¹²⁾", see `studychat.marks`). While
+    streaming `known` is None and every marker becomes a link.
     """
     parts = MARKER.split(text)
     out = []
@@ -38,7 +42,7 @@ def answer_markdown(text: str, turn: int, known: set[int] | None = None) -> str:
                 f'<a class="cite" href="#{cite_id(turn, int(part))}" data-turn="{turn}" data-n="{part}">[{part}]</a>'
             )
         else:
-            out.append(plain(f"[{part}]"))
+            out.append(plain(doc_mark(part)))
     return "".join(out).strip()
 
 
@@ -54,7 +58,9 @@ def safe_link(source: str) -> str | None:
 
 
 def highlighted_passage(passage: str, quote_text: str) -> str:
-    """The passage, escaped, with the quoted sentence inside it marked."""
+    """The passage, escaped, with the quoted sentence inside it marked; the document's own
+    reference marks shown as such (`studychat.marks.doc_marks`)."""
+    passage, quote_text = doc_marks(passage), doc_marks(quote_text)
     at = passage.find(quote_text) if quote_text else -1
     if at < 0 and quote_text:
         at = passage.lower().find(quote_text.lower())
@@ -117,9 +123,11 @@ def sources_html(turns: list[dict]) -> str:
         if not cards:
             cards = '<p class="sc-empty">No passages were found.</p>'
         opened = " open" if turn == len(turns) else ""
+        scope = turns[turn - 1].get("searched")
+        searched = f'<p class="sc-searched">Searched: {escape(searched_words(scope))}</p>' if scope else ""
         blocks.append(
             f'<details class="sc-turn"{opened} data-turn="{turn}"><summary><h3>{heading}</h3>'
-            f'<span class="sc-q">{escape(question)}</span></summary>{cards}</details>'
+            f'<span class="sc-q">{escape(question)}</span></summary>{searched}{cards}</details>'
         )
     return f'<div class="sc-sources">{"".join(blocks)}</div>'
 

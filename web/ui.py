@@ -11,6 +11,7 @@ from ingest.pipeline import add_upload, remove
 from studychat.schema import Answer
 from studychat.store import StoreError
 from web import render
+from web.scope import UnknownDocuments, searched
 from web.services import Services, access_note, change_policy, log, refuse_change, user_message
 
 EXAMPLES = [
@@ -48,13 +49,23 @@ def history_of(turns: list[dict], limit: int) -> list[dict]:
     return messages[-limit:] if limit else []
 
 
+def picker_choices(records: list) -> list[tuple[str, str]]:
+    """(label, id) for each document in the chat's document picker: its title, with the id when
+    another document has the same title."""
+    titles = [r.title or r.id for r in records]
+    shared = {t for t in titles if titles.count(t) > 1}
+    return [(t[:80] + (f" ({r.id})" if t in shared else ""), r.id) for t, r in zip(titles, records, strict=True)]
+
+
 def build_ui(services: Services) -> gr.Blocks:
-    """The Blocks app. Per-session state is the chat history and a `gr.State` of answered turns."""
+    """The Blocks app. Per-session state is the chat history, a `gr.State` of answered turns and the
+    documents chosen in the picker (the component's own value)."""
     settings = services.settings
     policy = change_policy(settings)
 
-    def respond(message: str, chat: list[dict], turns: list[dict]):
-        """Stream an answer into the chat, then fill the sources panel."""
+    def respond(message: str, chat: list[dict], turns: list[dict], chosen: list[str] | None = None):
+        """Stream an answer, from the chosen documents (all when none are chosen), into the chat,
+        then fill the sources panel."""
         message = (message or "").strip()
         chat = list(chat or [])
         turns = list(turns or [])
@@ -62,17 +73,30 @@ def build_ui(services: Services) -> gr.Blocks:
             yield chat, gr.skip(), turns, ""
             return
         chat.append({"role": "user", "content": render.plain(message)})
+        note, scope = "", None
         if len(message) > settings.max_question_chars:
             note = f"Questions are limited to {settings.max_question_chars} characters; this one has {len(message)}."
+        else:
+            try:
+                scope = searched(services.store, chosen)
+            except UnknownDocuments as error:
+                note = (
+                    f"{len(error.ids)} of the chosen documents are no longer in the index "
+                    f"({', '.join(error.ids)}). Choose the documents to search again."
+                )
+            except StoreError as error:
+                note = user_message(error)
+        if note:
             chat.append({"role": "assistant", "content": render.plain(note)})
             yield chat, gr.skip(), turns, ""
             return
+        document_ids = [d["id"] for d in scope["documents"]] or None
         turn = len(turns) + 1
         chat.append({"role": "assistant", "content": "Searching the documents ..."})
         yield chat, gr.skip(), turns, ""
         text, answer = "", None
         try:
-            for piece in services.chain.stream(message, history_of(turns, settings.max_history_messages)):
+            for piece in services.chain.stream(message, history_of(turns, settings.max_history_messages), document_ids):
                 if isinstance(piece, Answer):
                     answer = piece
                     break
@@ -85,7 +109,7 @@ def build_ui(services: Services) -> gr.Blocks:
             return
         if answer is None:
             return
-        turns.append({"question": message, "answer": answer.to_dict()})
+        turns.append({"question": message, "answer": answer.to_dict(), "searched": scope})
         known = {c.n for c in answer.citations}
         chat[-1] = {"role": "assistant", "content": render.answer_markdown(answer.text, turn, known)}
         yield chat, render.sources_html(turns), turns, ""
@@ -93,9 +117,9 @@ def build_ui(services: Services) -> gr.Blocks:
     def clear():
         return [], render.sources_html([]), [], ""
 
-    def ask(question: str, history: list[dict] | None = None) -> dict:
-        """Answer a question (with the conversation so far as {"role", "content"} messages).
-        Returns the same JSON as POST /api/ask."""
+    def ask(question: str, history: list[dict] | None = None, document_ids: list[str] | None = None) -> dict:
+        """Answer a question (with the conversation so far as {"role", "content"} messages) from the
+        documents with these ids (all when none). Returns the same JSON as POST /api/ask."""
         question = (question or "").strip()
         if not question or len(question) > settings.max_question_chars:
             raise gr.Error(f"The question must have 1 to {settings.max_question_chars} characters.")
@@ -105,9 +129,18 @@ def build_ui(services: Services) -> gr.Blocks:
             if isinstance(m, dict) and m.get("role") in ("user", "assistant")
         ][-settings.max_history_messages :]
         try:
-            return services.chain.answer(question, history).to_dict()
+            scope = searched(services.store, document_ids)
+            return {**services.chain.answer(question, history, document_ids or None).to_dict(), "searched": scope}
+        except UnknownDocuments as error:
+            raise gr.Error(f"document_ids: {error}") from None
         except Exception as error:
             raise gr.Error(user_message(error)) from None
+
+    def refresh_picker(chosen: list[str] | None):
+        """The picker's choices from the index as it is now, keeping the chosen documents that remain."""
+        choices = picker_choices(services.store.documents())
+        ids = {value for _, value in choices}
+        return gr.update(choices=choices, value=[i for i in (chosen or []) if i in ids])
 
     def documents_view():
         records = [r.to_dict() for r in services.store.documents()]
@@ -157,9 +190,17 @@ def build_ui(services: Services) -> gr.Blocks:
             "Every answer quotes its sources; click a [n] to see the passage.</p></div>"
         )
         with gr.Tabs():
-            with gr.Tab("Chat", id="chat"):
+            with gr.Tab("Chat", id="chat") as chat_tab:
                 with gr.Row(equal_height=False):
                     with gr.Column(scale=3):
+                        picker = gr.Dropdown(
+                            label="Search in",
+                            info="Choose documents to ask only them; none chosen asks all of them.",
+                            choices=[],
+                            value=[],
+                            multiselect=True,
+                            elem_id="picker",
+                        )
                         chatbot = gr.Chatbot(
                             show_label=False,
                             height=480,
@@ -203,7 +244,7 @@ def build_ui(services: Services) -> gr.Blocks:
         gr.on(
             [question.submit, ask_button.click],
             respond,
-            inputs=[question, chatbot, turns],
+            inputs=[question, chatbot, turns, picker],
             outputs=[chatbot, sources, turns, question],
             api_name="chat",
             api_visibility="undocumented",
@@ -215,6 +256,8 @@ def build_ui(services: Services) -> gr.Blocks:
         delete_button.click(delete, [chosen, token], [results, table, chosen], api_visibility="private")
         documents_tab.select(documents_view, outputs=[table, chosen], api_visibility="private")
         demo.load(documents_view, outputs=[table, chosen], api_visibility="private")
+        for refreshed in (demo.load, chat_tab.select, picker.focus):  # documents come and go meanwhile
+            refreshed(refresh_picker, picker, picker, api_visibility="private")
         gr.api(ask, api_name="ask")
     # Answers are short CPU work on a shared, thread-safe chain; a few at once keeps users from queueing.
     demo.queue(default_concurrency_limit=4)

@@ -2,7 +2,14 @@
  *
  * Adds a chat button that opens a panel inside a shadow DOM (so it neither breaks nor restyles the
  * host page), streams answers from POST /api/ask/stream and shows the cited passages.
- * Options: data-title, data-position (bottom-right | bottom-left), data-colour, data-greeting.
+ * Options: data-title, data-position (bottom-right | bottom-left), data-colour, data-greeting, and
+ * data-documents: the documents to ask, as their ids (GET /api/documents, the Documents tab)
+ * separated by commas, e.g. "papers--trial.pdf,notes.md". Ids hold only letters, digits, ".", "_"
+ * and "-" (a corpus path's "/" is "--"), so nothing in them needs escaping. Without it every
+ * document is asked.
+ * Its styles come from HOST/widget.css through a <link> in the shadow root, never from inline
+ * styles, so a page whose Content-Security-Policy allows styles only from its own origin and
+ * StudyChat's shows it the same; the colour is a CSS custom property set through the CSSOM.
  * Everything that comes from a document is inserted with textContent, never as HTML.
  */
 (function () {
@@ -12,51 +19,36 @@
   window.__studychatWidget = true;
 
   var base = new URL(script.src, location.href).origin;
+
+  // data-documents: ids separated by commas (spaces around them allowed); none means every document.
+  function documentIds(value) {
+    var ids = (value || "").split(",").map(function (part) { return part.trim(); }).filter(Boolean);
+    return ids.length ? ids : null;
+  }
+
+  // A document's own reference marks ("[1]", "[2, 3]", "[4-6]") written as superscript, "⁽¹⁾",
+  // so that only StudyChat's citation marks read [n]: the rule of studychat/marks.py.
+  var SUPERSCRIPT = { "0": "\u2070", "1": "\u00B9", "2": "\u00B2", "3": "\u00B3", "4": "\u2074", "5": "\u2075",
+    "6": "\u2076", "7": "\u2077", "8": "\u2078", "9": "\u2079", "-": "\u207B", "\u2013": "\u207B", "\u2014": "\u207B" };
+  function docMark(numbers) {
+    return "\u207D" + numbers.replace(/\s+/g, "").replace(/[0-9\-\u2013\u2014]/g, function (c) { return SUPERSCRIPT[c]; }) + "\u207E";
+  }
+  function docMarks(text) {
+    return text.replace(/\[(\d{1,3}(?:\s*[,;\-\u2013\u2014]\s*\d{1,3})*)\]/g, function (_, numbers) { return docMark(numbers); });
+  }
+  function searchedWords(scope) {
+    if (scope.all) return scope.count === 1 ? "the only document" : "all " + scope.count + " documents";
+    return scope.documents.map(function (d) { return d.title; }).join("; ");
+  }
   var options = {
     title: script.getAttribute("data-title") || "Ask about the study",
     position: script.getAttribute("data-position") === "bottom-left" ? "left" : "right",
     colour: script.getAttribute("data-colour") || script.getAttribute("data-color") || "#4f46e5",
     greeting: script.getAttribute("data-greeting") || "Hello! Ask me about the documents.",
+    documents: documentIds(script.getAttribute("data-documents")),
   };
   var history = [];
   var busy = false;
-
-  var CSS = [
-    ":host { all: initial; }",
-    "* { box-sizing: border-box; font-family: system-ui, -apple-system, 'Segoe UI', sans-serif; }",
-    ".launcher { position: fixed; bottom: 20px; SIDE: 20px; z-index: 2147483000; width: 56px; height: 56px;",
-    "  border-radius: 50%; border: 0; background: var(--sc-colour); color: #fff; cursor: pointer;",
-    "  box-shadow: 0 4px 14px rgba(0,0,0,.25); display: flex; align-items: center; justify-content: center; }",
-    ".panel { position: fixed; bottom: 88px; SIDE: 20px; z-index: 2147483000; width: 380px; max-width: calc(100vw - 40px);",
-    "  height: 560px; max-height: calc(100vh - 110px); background: #fff; color: #1f2937; border-radius: 14px;",
-    "  box-shadow: 0 10px 40px rgba(0,0,0,.25); display: none; flex-direction: column; overflow: hidden; font-size: 14px; }",
-    ".panel.open { display: flex; }",
-    ".head { background: var(--sc-colour); color: #fff; padding: 12px 14px; display: flex; align-items: center; }",
-    ".head h2 { font-size: 15px; margin: 0; flex: 1; font-weight: 600; }",
-    ".head button { background: transparent; border: 0; color: #fff; font-size: 20px; cursor: pointer; }",
-    ".log { flex: 1; overflow-y: auto; padding: 12px; background: #f9fafb; }",
-    ".msg { margin: 0 0 10px; padding: 8px 11px; border-radius: 10px; line-height: 1.45; white-space: pre-wrap;",
-    "  overflow-wrap: anywhere; max-width: 92%; }",
-    ".user { background: var(--sc-colour); color: #fff; margin-left: auto; width: fit-content; }",
-    ".bot { background: #fff; border: 1px solid #e5e7eb; }",
-    ".bot.error { border-color: #fca5a5; color: #991b1b; }",
-    ".cite { color: var(--sc-colour); font-weight: 700; font-size: 11px; vertical-align: super; cursor: pointer;",
-    "  background: none; border: 0; padding: 0 1px; }",
-    ".sources { margin-top: 8px; border-top: 1px solid #e5e7eb; padding-top: 6px; white-space: normal; }",
-    ".sources h3 { font-size: 12px; margin: 2px 0 4px; color: #4b5563; text-transform: uppercase; letter-spacing: .03em; }",
-    ".source { margin: 6px 0; padding: 6px 8px; border-radius: 8px; background: #f3f4f6; font-size: 12.5px; }",
-    ".source.flash { outline: 2px solid var(--sc-colour); }",
-    ".source .title { font-weight: 600; }",
-    ".source .meta { color: #6b7280; font-size: 11.5px; margin: 2px 0; }",
-    ".source .meta a { color: var(--sc-colour); }",
-    ".source .passage { white-space: pre-line; margin-top: 3px; }",
-    ".source mark { background: #fde68a; color: inherit; }",
-    "form { display: flex; gap: 6px; padding: 10px; border-top: 1px solid #e5e7eb; background: #fff; }",
-    "input { flex: 1; border: 1px solid #d1d5db; border-radius: 8px; padding: 8px 10px; font-size: 14px; color: #111827; }",
-    "form button { background: var(--sc-colour); color: #fff; border: 0; border-radius: 8px; padding: 0 14px;",
-    "  font-size: 14px; cursor: pointer; }",
-    "form button:disabled { opacity: .5; cursor: default; }",
-  ].join("\n").replace(/SIDE/g, options.position);
 
   function chatIcon() {
     var ns = "http://www.w3.org/2000/svg";
@@ -81,11 +73,19 @@
 
   var host = el("div");
   host.setAttribute("data-studychat", "");
+  host.setAttribute("data-position", options.position);
+  host.hidden = true;  // shown once its stylesheet is in, so the page never shows it unstyled
   var root = host.attachShadow({ mode: "open" });
-  var style = el("style");
-  style.textContent = CSS;
-  root.appendChild(style);
-  host.style.setProperty("--sc-colour", options.colour);
+  var stylesheet = el("link");
+  stylesheet.rel = "stylesheet";
+  stylesheet.href = base + "/widget.css";
+  stylesheet.addEventListener("load", function () { host.hidden = false; });
+  stylesheet.addEventListener("error", function () {
+    host.hidden = false;
+    console.warn("StudyChat: could not load " + stylesheet.href + "; allow it in the page's style-src.");
+  });
+  root.appendChild(stylesheet);
+  host.style.setProperty("--sc-colour", options.colour);  // CSSOM: allowed where style attributes are not
 
   var launcher = el("button", "launcher");
   launcher.appendChild(chatIcon());
@@ -152,8 +152,8 @@
     }
     card.appendChild(meta);
     var passage = el("div", "passage");
-    var text = citation.passage || "";
-    var quote = citation.quote || "";
+    var text = docMarks(citation.passage || "");
+    var quote = docMarks(citation.quote || "");
     var at = quote ? text.indexOf(quote) : -1;
     if (at < 0) {
       if (quote) { passage.appendChild(el("mark", "", quote)); passage.appendChild(document.createTextNode("\n")); }
@@ -176,7 +176,7 @@
     var parts = answer.answer.split(/\[(\d{1,3})\]/);
     parts.forEach(function (part, i) {
       if (i % 2 === 0) { bubble.appendChild(document.createTextNode(part)); return; }
-      if (!known[part]) { bubble.appendChild(document.createTextNode("[" + part + "]")); return; }
+      if (!known[part]) { bubble.appendChild(document.createTextNode(docMark(part))); return; }
       var button = el("button", "cite", "[" + part + "]");
       button.type = "button";
       var target = "sc-" + turn + "-" + part;
@@ -189,13 +189,14 @@
       });
       bubble.appendChild(button);
     });
+    var box = el("div", "sources");
     if (answer.citations.length) {
-      var box = el("div", "sources");
       box.appendChild(el("h3", "", answer.refused ? "Related passages (not an answer)" : "Sources"));
       var thisTurn = turn;
       answer.citations.forEach(function (c) { box.appendChild(sourceCard(c, "sc-" + thisTurn + "-" + c.n)); });
-      bubble.appendChild(box);
     }
+    if (answer.searched) box.appendChild(el("p", "searched", "Searched: " + searchedWords(answer.searched)));
+    if (box.childNodes.length) bubble.appendChild(box);
   }
 
   function fail(bubble, message) {
@@ -216,7 +217,7 @@
       var response = await fetch(base + "/api/ask/stream", {
         method: "POST",
         headers: { "Content-Type": "application/json" },
-        body: JSON.stringify({ question: question, history: history.slice(-10) }),
+        body: JSON.stringify({ question: question, history: history.slice(-10), document_ids: options.documents }),
       });
       if (!response.ok) {
         var problem = await response.json().catch(function () { return {}; });

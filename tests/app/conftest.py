@@ -7,7 +7,10 @@ import shutil
 import socket
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
@@ -21,6 +24,8 @@ from web.services import Services
 ROOT = Path(__file__).resolve().parents[2]
 SEED = ROOT / "corpus" / "echemi-car-t-lupus-2022.txt"
 TOKEN = "test-admin-token"
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
 
 
 @dataclass
@@ -91,7 +96,85 @@ def live(tmp_path_factory: pytest.TempPathFactory, embedder) -> Live:
     server.stop()
 
 
+@contextmanager
+def document_added(live: Live, name: str, text: str) -> Iterator[str]:
+    """A document uploaded through the API as `name` for the length of the block; its id."""
+    files = {"files": (name, text.encode(), "text/plain")}
+    reply = httpx.post(f"{live.url}/api/documents", files=files, headers=live.auth, timeout=60)
+    assert reply.status_code == 201, reply.text
+    document_id = reply.json()["results"][0]["document_id"]
+    try:
+        yield document_id
+    finally:
+        httpx.delete(f"{live.url}/api/documents/{document_id}", headers=live.auth, timeout=60)
+
+
 @pytest.fixture(scope="session")
 def http(live: Live) -> httpx.Client:
     with httpx.Client(base_url=live.url, timeout=60) as client:
         yield client
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian Chromium through Playwright (skips when either is missing)."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Debian chromium is not installed")
+    with sync_api.sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def page(browser):
+    """A fresh browser context and page, 1280x900, 30 s to find an element."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    opened = context.new_page()
+    opened.set_default_timeout(30_000)
+    yield opened
+    context.close()
+
+
+class SiteHandler(BaseHTTPRequestHandler):
+    """Answers each path of `pages` with its (content type, body, headers); 404 otherwise."""
+
+    pages: dict[str, tuple[str, str, dict]] = {}
+
+    def do_GET(self) -> None:  # noqa: N802 (the name http.server calls)
+        found = self.pages.get(self.path.split("?")[0])
+        if found is None:
+            self.send_error(404)
+            return
+        content_type, body, headers = found
+        data = body.encode()
+        self.send_response(200)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(data)))
+        for name, value in headers.items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+@pytest.fixture(scope="module")
+def host_sites():
+    """Start another site (a real HTTP server on its own port) from {path: (type, body, headers)};
+    returns its base URL. Every site started is stopped after the module."""
+    servers = []
+
+    def start(pages: dict[str, tuple[str, str, dict]]) -> str:
+        handler = type("Site", (SiteHandler,), {"pages": pages})
+        server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        servers.append(server)
+        return f"http://127.0.0.1:{server.server_address[1]}"
+
+    yield start
+    for server in servers:
+        server.shutdown()
+        server.server_close()

@@ -127,6 +127,10 @@ def test_widget_and_embed_are_served(http: httpx.Client, live):
     embed = http.get("/embed").text
     assert f'<script src="{live.url}/widget.js" data-title=' in embed.replace("&lt;", "<").replace("&gt;", ">")
     assert "&lt;iframe" in embed and "&lt;gradio-app" in embed
+    assert "data-documents=" in embed and f"style-src 'self' {live.url}" in embed
+    sheet = http.get("/widget.css")
+    assert sheet.status_code == 200 and sheet.headers["content-type"].startswith("text/css")
+    assert ".launcher" in sheet.text and "<style" not in widget.text and ".style =" not in widget.text
     assert http.get("/app.py").status_code == 404
     assert http.get("/web/widget.js").status_code == 404
 

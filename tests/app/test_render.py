@@ -45,3 +45,33 @@ def test_links_only_for_web_addresses_and_dois():
 def test_refused_answers_head_the_passages_as_related():
     turn = {"question": "q", "answer": {"refused": True, "citations": []}}
     assert "Related passages" in render.sources_html([turn])
+
+
+def test_a_documents_own_marks_in_a_passage_are_not_citation_marks():
+    passage = "Intro. She was born on 26 June 1968,[1] and grew up in York.[2][3] More."
+    citation = {
+        "n": 1,
+        "title": "Ada",
+        "quote": "She was born on 26 June 1968,[1] and grew up in York.",
+        "passage": passage,
+    }
+    html = render.sources_html([{"question": "q", "answer": {"refused": False, "citations": [citation]}}])
+    assert "<mark>She was born on 26 June 1968,⁽¹⁾ and grew up in York.</mark>⁽²⁾⁽³⁾ More." in html
+    assert "[1]" not in html.replace('<span class="sc-n">[1]</span>', "")
+
+
+def test_a_mark_that_is_no_citation_shows_as_the_documents_own():
+    out = render.answer_markdown("Born in 1968 [7] in York [1]", turn=1, known={1})
+    assert "⁽⁷⁾" in out and "src-1-7" not in out and 'href="#src-1-1"' in out
+
+
+def test_sources_say_which_documents_were_searched():
+    chosen = {"all": False, "count": 2, "documents": [{"id": "a", "title": "Trial <A>"}, {"id": "b", "title": "B"}]}
+    turns = [
+        {"question": "q1", "answer": {"refused": False, "citations": []}, "searched": {"all": True, "count": 98}},
+        {"question": "q2", "answer": {"refused": True, "citations": []}, "searched": chosen},
+    ]
+    html = render.sources_html(turns)
+    assert "Searched: Trial &lt;A&gt;; B" in html and "Searched: all 98 documents" in html
+    one = {"all": True, "count": 1, "documents": []}
+    assert "Searched: the only document" in render.sources_html([{**turns[0], "searched": one}])

@@ -122,3 +122,18 @@ def test_text_that_addresses_an_assistant_is_flagged():
     chunks = chunk_document(document(text), 600, 0)
     assert [c.flagged for c in chunks] == [True]
     assert not chunk_document(document("Aspirin thins the blood."), 600, 0)[0].flagged
+
+
+WHOLE_SENTENCES = [
+    "Dr. Ito saw the patient on 3 Jan. 2024 at the clinic.",
+    "Give 2.5 mg approx. every 8 h, e.g. with food, and i.e. never fasting.",
+    "The dose is 2 fl. oz. (60 mL) of syrup per day.",
+    "It held 1.5 × 10⁶ cells per millilitre.¹",
+    "Prof. J. R. Smith et al. reported it in Vol. 7, No. 2 of the journal.",
+    "See Fig. 3 for the U.S. results.",
+]
+
+
+def test_abbreviations_decimals_and_footnote_marks_keep_sentences_whole():
+    text = " ".join(WHOLE_SENTENCES)
+    assert [text[s:e] for s, e in sentence_spans(text)] == WHOLE_SENTENCES

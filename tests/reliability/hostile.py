@@ -203,8 +203,11 @@ def build(folder: Path, max_bytes: int, seed: int = 7) -> list[Hostile]:
         "HTML with NUL bytes",
         b"<html><body><p>" + b"\x00" * 50 + GOOD_TEXT.encode() + b"</p></body></html>",
     )
-    add(
-        "mixed-encoding.txt", "UTF-8 with latin-1 bytes", "Café résumé. ".encode() + "naïve déjà vu. ".encode("latin-1")
+    add(  # read as Windows-1252, then the UTF-8 part repaired: "Café résumé. naïve déjà vu."
+        "mixed-encoding.txt",
+        "UTF-8 with latin-1 bytes",
+        "Café résumé. ".encode() + "naïve déjà vu. ".encode("latin-1"),
+        "ingest",
     )
     add(
         "mixed-encoding.html",

@@ -1,0 +1,216 @@
+"""PDF bytes -> pages of text in reading order, without page furniture, plus the file's metadata.
+
+pdfminer.six does the layout analysis: characters -> lines -> text boxes, boxes ordered for
+reading (columns read one after the other). It was chosen by measurement over pypdf and
+pypdfium2 (README, "PDF text engines"): it alone keeps a paper's author block apart from its
+abstract and joins words that a PDF draws one by one. On top of it, general rules:
+
+- each text box is a paragraph, so a heading, an affiliation or a running header is never glued
+  onto a body sentence;
+- a raised, smaller digit is an exponent or a footnote mark and is written as a superscript digit
+  ("10⁶", "$320¹"), so it never fuses with the number before it;
+- running headers and footers (short boxes at the top or bottom of a page seen on other pages
+  too) are kept once, page numbers ("Page 2 of 3") not at all, and a page that repeats an earlier
+  page is stored once;
+- a page with no text but an image is read by OCR (`ingest.ocr`).
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import re
+import statistics
+from dataclasses import dataclass
+
+from ingest.errors import LoadError
+from ingest.load import RawDocument
+from ingest.ocr import OcrUnavailable, read_page_image
+
+SUPERSCRIPT = str.maketrans("0123456789+-−", "⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻⁻")
+PAGE_NUMBER = re.compile(r"^(page\s*)?[-–—]?\s*\d+\s*[-–—]?(\s*(of|/)\s*\d+)?$", re.IGNORECASE)
+MARGIN = 0.1  # share of the page height at the top and bottom where running headers and footers sit
+FURNITURE_WORDS = 15  # a running header or footer is at most this many words
+JUNK_TITLE = re.compile(r"^(untitled|microsoft (word|powerpoint)\b|.*\.(docx?|pdf|tex|dvi|indd|qxd)$)", re.IGNORECASE)
+
+
+@dataclass
+class Box:
+    """One text box of a page: its text and whether it sits in the top or bottom margin."""
+
+    text: str
+    in_margin: bool
+
+
+def read_pdf(data: bytes, max_pages: int, tesseract: str = "tesseract") -> RawDocument:
+    """Pages of text (one entry per page; "" for a page left out) and the PDF's metadata.
+
+    Raises `LoadError` for a PDF that needs a password, is corrupt, or has more than `max_pages`.
+    """
+    from pdfminer.layout import LAParams
+    from pdfminer.pdfdocument import PDFDocument, PDFPasswordIncorrect
+    from pdfminer.pdfparser import PDFParser
+    from pdfminer.pdftypes import resolve1
+
+    # pdfminer logs each oddity of a file it still reads; the user gets one reason per file instead
+    logging.getLogger("pdfminer").setLevel(logging.ERROR)
+    try:
+        document = PDFDocument(PDFParser(io.BytesIO(data)), password="")
+        count = resolve1(resolve1(document.catalog.get("Pages")) or {}).get("Count", 0)
+        if isinstance(count, int) and count > max_pages:
+            raise LoadError(f"PDF has {count} pages, over the {max_pages}-page limit")
+        pages = _layout_pages(document, LAParams(), max_pages)
+        info = _info(document)
+    except LoadError:
+        raise
+    except PDFPasswordIncorrect:
+        raise LoadError("PDF is encrypted with a password") from None
+    except Exception as error:  # pdfminer raises many types on corrupt files
+        reason = "encrypted with a password" if "password" in str(error).lower() else "corrupt or unreadable"
+        raise LoadError(f"PDF is {reason} ({type(error).__name__})") from None
+
+    raw = RawDocument(pages=[], paged=True, scraped=False)
+    texts = _drop_furniture(pages)
+    scanned, unread = [], []
+    seen: dict[str, int] = {}
+    for number, (text, (boxes, has_image)) in enumerate(zip(texts, pages, strict=True), start=1):
+        if not text.strip() and has_image:  # nothing but an image (and perhaps a page number)
+            try:
+                text = read_page_image(data, number - 1, tesseract)
+                scanned.append(number)
+            except OcrUnavailable as error:
+                unread.append(number)
+                ocr_reason = str(error)
+        key = " ".join(" ".join(b.text for b in boxes).split()) or " ".join(text.split())
+        if key and key in seen:
+            raw.notes.append(f"page {number} repeats page {seen[key]} and is stored once")
+            text = ""
+        elif key:
+            seen[key] = number
+        raw.pages.append(text)
+    raw.ocr_pages = scanned
+    if scanned:
+        raw.notes.append(f"read by OCR: {_page_list(scanned)}")
+    if unread:
+        message = f"{_page_list(unread)} {'is an image' if len(unread) == 1 else 'are images'} not read: {ocr_reason}"
+        if not any(page.strip() for page in raw.pages):
+            raise LoadError(f"scanned PDF with no text layer; {message}")
+        raw.notes.append(message)
+    title = info.get("Title", "")
+    raw.title = "" if JUNK_TITLE.match(title) or len(title.split()) < 2 else title
+    raw.authors = [a.strip() for a in re.split(r";|,| and ", info.get("Author", "")) if a.strip()]
+    date = re.match(r"D:(\d{4})(\d{2})(\d{2})", info.get("CreationDate", ""))
+    raw.date = "-".join(date.groups()) if date else ""
+    return raw
+
+
+def _page_list(numbers: list[int]) -> str:
+    return ("page " if len(numbers) == 1 else "pages ") + ", ".join(map(str, numbers))
+
+
+def _layout_pages(document, laparams, max_pages: int) -> list[tuple[list[Box], bool]]:
+    """Each page's text boxes in reading order, and whether the page shows an image."""
+    from pdfminer.converter import PDFPageAggregator
+    from pdfminer.layout import LTFigure, LTImage, LTTextBox
+    from pdfminer.pdfinterp import PDFPageInterpreter, PDFResourceManager
+    from pdfminer.pdfpage import PDFPage
+
+    manager = PDFResourceManager(caching=True)
+    device = PDFPageAggregator(manager, laparams=laparams)
+    interpreter = PDFPageInterpreter(manager, device)
+    pages = []
+    for number, page in enumerate(PDFPage.create_pages(document), start=1):
+        if number > max_pages:
+            raise LoadError(f"PDF has over {max_pages} pages, the limit")
+        interpreter.process_page(page)
+        layout = device.get_result()
+        height = (layout.y1 - layout.y0) or 1
+        boxes, has_image = [], False
+        for element in layout:
+            if isinstance(element, LTTextBox):
+                lines = [_line_text(line) for line in element]
+                text = "\n".join(lines)
+                if text.strip() and not _vertical(lines):
+                    in_margin = element.y0 > layout.y1 - MARGIN * height or element.y1 < layout.y0 + MARGIN * height
+                    boxes.append(Box(text.strip(), in_margin))
+            elif isinstance(element, LTFigure | LTImage):
+                has_image = True
+        pages.append((boxes, has_image))
+    return pages
+
+
+def _vertical(lines: list[str]) -> bool:
+    """A box of one or two characters per line is text set sideways (an arXiv stamp in the
+    margin), read a letter at a time: no sentence of the document."""
+    return len(lines) >= 4 and sum(len(line.strip()) for line in lines) <= 2 * len(lines)
+
+
+def _line_text(line) -> str:
+    """The text of one line, a raised smaller digit written as a superscript digit."""
+    from pdfminer.layout import LTChar
+
+    chars = [c for c in line if isinstance(c, LTChar)]
+    if not chars:
+        return line.get_text().rstrip("\n")
+    size = statistics.median(c.size for c in chars)
+    base = statistics.median(c.y0 for c in chars if c.size >= 0.9 * size) if chars else 0
+    out = []
+    for item in line:
+        text = item.get_text()
+        if (
+            isinstance(item, LTChar)
+            and out
+            and item.size < 0.8 * size
+            and item.y0 > base + 0.2 * size
+            and text in "0123456789+-−"
+        ):
+            text = text.translate(SUPERSCRIPT)
+        out.append(text)
+    text = re.sub(r"\(cid:\d+\)", "\ufffd", "".join(out).rstrip("\n"))  # a glyph the font maps to no character
+    return re.sub(r"(?<=\S) {2,}(?=\S)", " ", text)
+
+
+def _key(text: str) -> str:
+    return re.sub(r"\d+", "#", " ".join(text.split()).lower())
+
+
+def _drop_furniture(pages: list[tuple[list[Box], bool]]) -> list[str]:
+    """Page texts (boxes as paragraphs) without page numbers and with running headers and footers
+    kept only where first seen: a short margin box whose text, numbers aside, is in the margin of
+    another page too."""
+    counts: dict[str, int] = {}
+    for boxes, _ in pages:
+        for key in {_key(b.text) for b in boxes if b.in_margin and len(b.text.split()) <= FURNITURE_WORDS}:
+            counts[key] = counts.get(key, 0) + 1
+    kept_once: set[str] = set()
+    texts = []
+    for boxes, _ in pages:
+        paragraphs = []
+        for box in boxes:
+            if box.in_margin and len(box.text.split()) <= FURNITURE_WORDS:
+                if PAGE_NUMBER.match(" ".join(box.text.split())):
+                    continue
+                key = _key(box.text)
+                if counts.get(key, 0) >= 2:
+                    if key in kept_once:
+                        continue
+                    kept_once.add(key)
+            paragraphs.append(box.text)
+        texts.append("\n\n".join(paragraphs))
+    return texts
+
+
+def _info(document) -> dict[str, str]:
+    """The document information dictionary (Title, Author, CreationDate) as text."""
+    from pdfminer.pdftypes import resolve1
+    from pdfminer.utils import decode_text
+
+    found: dict[str, str] = {}
+    for info in document.info or []:
+        for key, value in (resolve1(info) or {}).items():
+            value = resolve1(value)
+            if isinstance(value, bytes):
+                value = value.decode("utf-16") if value[:2] in (b"\xfe\xff", b"\xff\xfe") else decode_text(value)
+            if isinstance(value, str) and value.strip():
+                found.setdefault(str(key), " ".join(value.split()))
+    return found
