@@ -25,7 +25,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from chat.wording import one_edit_apart, with_other_forms
+from chat.wording import one_edit_apart, other_forms, with_other_forms
 from studychat.instructions import instruction_spans
 from studychat.schema import Passage
 from studychat.store import DocumentRecord, Store
@@ -140,7 +140,10 @@ def subject_of(question: str, asked: str, counting: bool = False) -> Subject:
             if name:
                 groups.append(tuple((w, False) for w in name))
                 name = []
-            if word and not word.isdigit() and word.lower() not in FRAME_WORDS and terms(word):
+            # people ("patients", "a study participant") are who a study's sentences are about
+            # without naming them: "The average age was 46 years"
+            people = "patient" in other_forms(word.lower()) if word else False
+            if word and not word.isdigit() and word.lower() not in FRAME_WORDS and not people and terms(word):
                 groups.append(((word, not title_case and word.islower()),))
     # a letter alone ("C", "T") is in too many words to name anything: only as part of a name
     groups = [g for g in groups if any(terms(w) for w, _ in g) and not (len(g) == 1 and len(g[0][0]) == 1)]
