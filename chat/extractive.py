@@ -603,7 +603,7 @@ def document_statement(
         return None
     line = passage.text[start:end]
     citations = [Citation.of(1, passage, line)]
-    text, notes = warned(f"{line} [1]", citations)
+    text, notes = warned(f"{doc_marks(line)} [1]", citations)
     return Answer(text=text, citations=citations, notes=notes)
 
 

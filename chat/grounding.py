@@ -25,7 +25,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from chat.wording import one_edit_apart, with_other_forms
+from chat.wording import one_edit_apart, other_forms, with_other_forms
 from studychat.instructions import instruction_spans
 from studychat.schema import Passage
 from studychat.store import DocumentRecord, Store
@@ -140,7 +140,10 @@ def subject_of(question: str, asked: str, counting: bool = False) -> Subject:
             if name:
                 groups.append(tuple((w, False) for w in name))
                 name = []
-            if word and not word.isdigit() and word.lower() not in FRAME_WORDS and terms(word):
+            # people ("patients", "a study participant") are who a study's sentences are about
+            # without naming them: "The average age was 46 years"
+            people = "patient" in other_forms(word.lower()) if word else False
+            if word and not word.isdigit() and word.lower() not in FRAME_WORDS and not people and terms(word):
                 groups.append(((word, not title_case and word.islower()),))
     # a letter alone ("C", "T") is in too many words to name anything: only as part of a name
     groups = [g for g in groups if any(terms(w) for w, _ in g) and not (len(g) == 1 and len(g[0][0]) == 1)]
@@ -401,7 +404,16 @@ def self_statement(
     a stored author (or a byline, "Authors: ..."); the first line with a date; the first line
     naming a journal (`journal`, the answerer's pattern for one). `passages` are the document's
     chunks in reading order. None when its text states no such thing."""
-    lines = [(p, s, e) for p in passages[:2] for s, e in _lines(p.text)][:FIRST_LINES]
+    # a line holding the title and more (a PDF's title and byline run together) is two lines
+    title_words = WORD.findall(record.title)
+    title_at = re.compile(r"\W*".join(map(re.escape, title_words)), re.I) if title_words else None
+    lines = []
+    for p in passages[:2]:
+        for s, e in _lines(p.text):
+            found = title_at.search(p.text, s, e) if title_at else None
+            cuts = [s, found.start(), found.end(), e] if found else [s, e]
+            lines += [(p, a, b) for a, b in _trimmed(p.text, cuts)]
+    lines = lines[:FIRST_LINES]
     if not lines:
         return None
 
@@ -457,6 +469,20 @@ def surnames_of(authors: Iterable[str]) -> set[str]:
                 if words:
                     found.add(words[-1].lower())
     return found
+
+
+def _trimmed(text: str, cuts: list[int]) -> list[tuple[int, int]]:
+    """The non-blank pieces of `text` between consecutive `cuts`, without the spaces and commas
+    around them."""
+    pieces = []
+    for a, b in zip(cuts, cuts[1:], strict=False):
+        while a < b and (text[a].isspace() or text[a] in ",;:-–|"):
+            a += 1
+        while b > a and (text[b - 1].isspace() or text[b - 1] in ",;:-–|"):
+            b -= 1
+        if a < b:
+            pieces.append((a, b))
+    return pieces
 
 
 def _lines(text: str) -> list[tuple[int, int]]:
