@@ -108,11 +108,17 @@ def retrieve(
         probabilities = ranker.probability(features)
         confidence = float(probabilities.max()) if len(distinct) else 0.0
         best = max(confidence, 1e-9)
+        # A follow-up keeps the fused order, in which the conversation's own rankings count: the
+        # model weighs the question alone, and "What side effects did they have?" alone is about
+        # any document's side effects.
+        standalone = question in (None, search)
         for passage, probability, row in zip(distinct, probabilities, features, strict=True):
-            passage.score = float(probability) / best
             passage.features = row
-        order = sorted(range(len(distinct)), key=lambda i: (-distinct[i].score, distinct[i].chunk_id))
-        distinct, features = [distinct[i] for i in order], features[order]
+            if standalone:
+                passage.score = float(probability) / best
+        if standalone:
+            order = sorted(range(len(distinct)), key=lambda i: (-distinct[i].score, distinct[i].chunk_id))
+            distinct, features = [distinct[i] for i in order], features[order]
     chosen = diversify(distinct, k)
     reserve = [p for p in distinct if all(p is not c for c in chosen)][:k]
     if ranker is None:
