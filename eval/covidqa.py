@@ -32,6 +32,7 @@ import numpy as np
 
 from chat.chain import Chain
 from chat.retrieve import retrieve
+from eval.run import tutorial_index
 from ingest.pipeline import ingest_paths
 from studychat.embedder import Embedder
 from studychat.settings import Settings
@@ -161,18 +162,7 @@ def run_chain(
 
 def run_tutorial(embedder: Embedder, papers: list[Path], questions: list[Question], folder: Path) -> list[Outcome]:
     """The LangChain RAG tutorial over the raw files: 1000/200 character splits, dense top-4 as its answer."""
-    import chromadb
-    from chromadb.config import Settings as ChromaSettings
-    from langchain_chroma import Chroma
-    from langchain_core.documents import Document
-    from langchain_text_splitters import RecursiveCharacterTextSplitter
-
-    documents = [Document(page_content=p.read_text(), metadata={"id": p.stem}) for p in papers]
-    splits = RecursiveCharacterTextSplitter(chunk_size=1000, chunk_overlap=200).split_documents(documents)
-    client = chromadb.PersistentClient(path=str(folder), settings=ChromaSettings(anonymized_telemetry=False))
-    vectors = Chroma.from_documents(
-        splits, embedder, client=client, collection_name="tutorial", collection_metadata={"hnsw:space": "cosine"}
-    )
+    vectors = tutorial_index(embedder, {p.stem: p.read_text() for p in papers}, folder)
     outcomes = []
     for question in questions:
         start = time.perf_counter()

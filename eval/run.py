@@ -117,27 +117,31 @@ def run_chain(settings: Settings, embedder: Embedder, cases: list[Case]) -> list
         store.close()
 
 
-def run_tutorial(embedder: Embedder, cases: list[Case], corpus: Path, folder: Path) -> list[Outcome]:
-    """The LangChain RAG tutorial's retrieval over the same files, and an oracle refusal threshold."""
+def tutorial_index(embedder: Embedder, texts: dict[str, str], folder: Path):
+    """The LangChain RAG tutorial's index of `texts` ({document id: raw text}) in a Chroma at
+    `folder`: RecursiveCharacterTextSplitter(1000, 200), the same model, cosine distance."""
     import chromadb
     from chromadb.config import Settings as ChromaSettings
     from langchain_chroma import Chroma
     from langchain_core.documents import Document
     from langchain_text_splitters import RecursiveCharacterTextSplitter
 
-    from ingest.load import load
-
-    files, _ = discover([corpus])
-    documents = [
-        Document(page_content="\n".join(load(f, f.read_bytes(), 10**8).pages), metadata={"id": document_id(f, corpus)})
-        for f in files
-    ]
+    documents = [Document(page_content=text, metadata={"id": doc_id}) for doc_id, text in texts.items()]
     splits = RecursiveCharacterTextSplitter(chunk_size=1000, chunk_overlap=200).split_documents(documents)
     client = chromadb.PersistentClient(path=str(folder), settings=ChromaSettings(anonymized_telemetry=False))
     # Cosine distance ranks unit vectors exactly as the default L2 does, and reads as 1 - similarity.
-    vectors = Chroma.from_documents(
+    return Chroma.from_documents(
         splits, embedder, client=client, collection_name="tutorial", collection_metadata={"hnsw:space": "cosine"}
     )
+
+
+def run_tutorial(embedder: Embedder, cases: list[Case], corpus: Path, folder: Path) -> list[Outcome]:
+    """The LangChain RAG tutorial's retrieval over the same files, and an oracle refusal threshold."""
+    from ingest.load import load
+
+    files, _ = discover([corpus])
+    texts = {document_id(f, corpus): "\n".join(load(f, f.read_bytes(), 10**8).pages) for f in files}
+    vectors = tutorial_index(embedder, texts, folder)
     outcomes = []
     for case in cases:
         start = time.perf_counter()
