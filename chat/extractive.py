@@ -11,7 +11,6 @@ it names an acronym no document uses.
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -32,7 +31,7 @@ from chat.grounding import (
     self_statement,
     subject_of,
 )
-from chat.retrieve import PASSAGE_FEATURES, stated_elsewhere
+from chat.retrieve import PASSAGE_FEATURES, idf_weights, stated_elsewhere
 from chat.wording import definitions, one_edit_apart, other_forms, spelled_out, with_other_forms
 from studychat.marks import doc_marks
 from studychat.schema import Answer, Citation, Passage
@@ -230,14 +229,6 @@ def asked_kind(question: str) -> tuple[str, re.Pattern] | None:
         of_people = "patient" in nouns  # a share of patients is given as a percentage too
         kind = ("number", re.compile(rf"{count}|{PERCENT}" if of_people else count, re.I))
     return kind
-
-
-def idf_weights(question: str, store: Store) -> dict[str, float]:
-    """BM25's inverse document frequency of each question term over the whole index."""
-    wanted = list(dict.fromkeys(terms(question)))
-    frequencies, total = store.document_frequencies(wanted)
-    total = max(total, 1)
-    return {t: math.log(1 + (total - frequencies.get(t, 0) + 0.5) / (frequencies.get(t, 0) + 0.5)) for t in wanted}
 
 
 def split_sentences(

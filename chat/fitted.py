@@ -59,10 +59,6 @@ class Models:
 
 
 def load_models(folder: Path = MODELS) -> Models:
-    """Every model found in `folder`: `passage.json`, `sentence.json`, `refusal.json`."""
-    found = {
-        name: load_model(name, folder)
-        for name in ("passage", "sentence", "refusal")
-        if (folder / f"{name}.json").exists()
-    }
+    """Every model found in `folder`: `passage.json` and `refusal.json`."""
+    found = {name: load_model(name, folder) for name in ("passage", "refusal") if (folder / f"{name}.json").exists()}
     return Models(**found)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -129,6 +130,14 @@ def retrieve(
     return Retrieval(chosen, vectors, reserve, pool=distinct, features=features, confidence=confidence)
 
 
+def idf_weights(question: str, store: Store) -> dict[str, float]:
+    """BM25's inverse document frequency of each question term over the whole index."""
+    wanted = list(dict.fromkeys(terms(question)))
+    frequencies, total = store.document_frequencies(wanted)
+    total = max(total, 1)
+    return {t: math.log(1 + (total - frequencies.get(t, 0) + 0.5) / (frequencies.get(t, 0) + 0.5)) for t in wanted}
+
+
 def passage_features(
     question: str,
     passages: list[Passage],
@@ -154,9 +163,8 @@ def passage_features(
       the whole index holds, the same for every passage (for the refusal model: a question on
       something the documents never discuss).
     """
-    wanted = list(dict.fromkeys(terms(question)))
-    frequencies, total = store.document_frequencies(wanted)
-    idf = {t: float(np.log(1 + (total - frequencies.get(t, 0) + 0.5) / (frequencies.get(t, 0) + 0.5))) for t in wanted}
+    idf = idf_weights(question, store)
+    frequencies, _ = store.document_frequencies(list(idf))  # remembered from `idf_weights`
     weight = sum(idf.values()) or 1.0
     absent = sum(w for t, w in idf.items() if not frequencies.get(t)) / weight
 

@@ -32,7 +32,7 @@ import numpy as np
 
 from chat.chain import Chain
 from chat.retrieve import retrieve
-from eval.run import tutorial_index
+from eval import run
 from ingest.pipeline import ingest_paths
 from studychat.embedder import Embedder
 from studychat.settings import Settings
@@ -120,7 +120,8 @@ def judge(question: Question, outcome: Outcome) -> Outcome:
     return outcome
 
 
-def _stem(doc_id: str) -> str:
+def paper_of(doc_id: str) -> str:
+    """The paper a document id stands for: "covidqa-000.txt" -> "covidqa-000"."""
     return doc_id.rsplit(".", 1)[0]
 
 
@@ -150,7 +151,7 @@ def run_chain(
                     question.id,
                     answer.refused,
                     answer.text,
-                    [_stem(c.document_id) for c in answer.citations],
+                    [paper_of(c.document_id) for c in answer.citations],
                     [p.text for p in found.passages],
                     ms,
                 )
@@ -162,7 +163,7 @@ def run_chain(
 
 def run_tutorial(embedder: Embedder, papers: list[Path], questions: list[Question], folder: Path) -> list[Outcome]:
     """The LangChain RAG tutorial over the raw files: 1000/200 character splits, dense top-4 as its answer."""
-    vectors = tutorial_index(embedder, {p.stem: p.read_text() for p in papers}, folder)
+    vectors = run.tutorial_index(embedder, {p.stem: p.read_text() for p in papers}, folder)
     outcomes = []
     for question in questions:
         start = time.perf_counter()
@@ -272,11 +273,7 @@ TITLES = {
 
 def table(results: dict) -> str:
     """The figures as a Markdown table, one column per pipeline."""
-    names = list(results)
-    lines = ["| Metric | " + " | ".join(TITLES[n] for n in names) + " |", "|---" * (len(names) + 1) + "|"]
-    for label, key, style in ROWS:
-        lines.append(f"| {label} | " + " | ".join(style.format(results[n]["metrics"][key]) for n in names) + " |")
-    return "\n".join(lines)
+    return run.table(results, ROWS, TITLES)
 
 
 def all_papers(folder: Path = BENCHMARKS) -> list[Path]:

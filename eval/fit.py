@@ -42,7 +42,7 @@ from studychat.settings import Settings
 from studychat.store import open_store
 
 FOLDS = 5
-SHOWN = 5
+SHOWN = covidqa.SHOWN
 OWN_WEIGHT = 5.0
 MAX_DECLINED = 0.02  # of the answerable questions, at most: the product's target is 3%
 
@@ -50,7 +50,7 @@ MAX_DECLINED = 0.02  # of the answerable questions, at most: the product's targe
 @dataclass
 class Item:
     """One question to fit on: where it is asked, whether the documents answer it, and which text
-    holds its answer (`holds(text, document_id, share)`, share being the benchmark's 0.8)."""
+    holds its answer (`holds(passage text, document id)`)."""
 
     question: str
     history: list[dict]
@@ -58,15 +58,15 @@ class Item:
     group: str  # the cross-validation group: the paper or document the answer is in
     corpus: str  # "covidqa" or "own"
     weight: float = 1.0
-    holds: Callable[[str, str, float], bool] | None = None
+    holds: Callable[[str, str], bool] | None = None
 
 
 def covidqa_items(dev: list[covidqa.Question], unrelated: list[covidqa.Question]) -> list[Item]:
     def item(q: covidqa.Question) -> Item:
         expected = covidqa.tokens(q.answer)
 
-        def holds(text: str, doc_id: str, share: float) -> bool:
-            return doc_id.rsplit(".", 1)[0] == q.document and covidqa.share(expected, text) >= share
+        def holds(text: str, doc_id: str) -> bool:
+            return covidqa.paper_of(doc_id) == q.document and covidqa.share(expected, text) >= covidqa.PASSAGE_SHARE
 
         return Item(q.question, [], True, q.document, "covidqa", holds=holds)
 
@@ -77,7 +77,7 @@ def covidqa_items(dev: list[covidqa.Question], unrelated: list[covidqa.Question]
 
 def own_items() -> list[Item]:
     def item(case) -> Item:
-        def holds(text: str, doc_id: str, share: float) -> bool:
+        def holds(text: str, doc_id: str) -> bool:
             return doc_id == case.source and re.search(case.expect, text, re.IGNORECASE) is not None
 
         group = case.source if case.in_scope else f"own-out-{case.id}"
@@ -131,7 +131,7 @@ def passage_rows(chains: dict[str, Chain], items: list[Item]) -> Rows:
         )
         for passage, features in zip(found.pool, found.features, strict=True):
             rows.features.append(features)
-            rows.labels.append(item.holds(passage.text, passage.document_id, covidqa.PASSAGE_SHARE))
+            rows.labels.append(item.holds(passage.text, passage.document_id))
             rows.questions.append(i)
             rows.weights.append(item.weight)
     return rows

@@ -232,11 +232,11 @@ ROWS = [
 TITLES = {"chain": "StudyChat chain", "tutorial": "LangChain tutorial (dense top-4)"}
 
 
-def table(results: dict) -> str:
-    """The metrics as a markdown table, one column per pipeline."""
+def table(results: dict, rows: list[tuple[str, str, str]] = ROWS, titles: dict[str, str] = TITLES) -> str:
+    """The metrics as a markdown table, one column per pipeline: `rows` of (label, metric, format)."""
     names = list(results)
-    lines = ["| Metric | " + " | ".join(TITLES.get(n, n) for n in names) + " |", "|---" * (len(names) + 1) + "|"]
-    for label, key, style in ROWS:
+    lines = ["| Metric | " + " | ".join(titles.get(n, n) for n in names) + " |", "|---" * (len(names) + 1) + "|"]
+    for label, key, style in rows:
         values = [results[n]["metrics"][key] for n in names]
         lines.append(f"| {label} | " + " | ".join("n/a" if v is None else style.format(v) for v in values) + " |")
     return "\n".join(lines)
