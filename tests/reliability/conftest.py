@@ -10,6 +10,7 @@ import contextlib
 import importlib
 import inspect
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -177,6 +178,29 @@ def stop(process: subprocess.Popen, sig: int = signal.SIGTERM, timeout: float = 
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(timeout)
+
+
+@contextlib.contextmanager
+def seeded_app(tmp_path: Path, stop_timeout: float = 20, **extra: str) -> Iterator[tuple[str, subprocess.Popen, Path]]:
+    """`python app.py` on a free port over a corpus of the seed article, in `tmp_path`, with the
+    extra STUDYCHAT_* settings: (its URL, its process, its log file) once /healthz answers 200;
+    stopped (by its pid) when the block ends."""
+    corpus, db = tmp_path / "corpus", tmp_path / "db"
+    corpus.mkdir()
+    shutil.copy(ROOT / "corpus" / "echemi-car-t-lupus-2022.txt", corpus)
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    log = tmp_path / "app.log"
+    env = study_env(db, corpus, STUDYCHAT_PORT=str(port), **extra)
+    with open(log, "w") as out:
+        app = subprocess.Popen(
+            [PYTHON, str(ROOT / "app.py")], cwd=tmp_path, env=env, stdout=out, stderr=subprocess.STDOUT
+        )
+    try:
+        wait_http(f"{url}/healthz", timeout=300, ok=lambda status: status == 200)
+        yield url, app, log
+    finally:
+        stop(app, timeout=stop_timeout)
 
 
 def wait_http(url: str, timeout: float = 90, ok=lambda status: status < 500) -> None:

@@ -3,41 +3,29 @@ papers, questions from other clients are answered (a real `python app.py` on a f
 
 from __future__ import annotations
 
-import shutil
-import subprocess
 import threading
 import time
 from pathlib import Path
 
 import httpx
 import pytest
-from conftest import PYTHON, ROOT, free_port, stop, study_env, wait_http
+from conftest import ROOT, seeded_app
 
-SEED = ROOT / "corpus" / "echemi-car-t-lupus-2022.txt"
 PAPERS = ROOT / ".." / "shared" / "benchmarks" / "covidqa" / "documents"
 
 
 @pytest.mark.slow
 def test_questions_are_answered_while_an_upload_is_embedded(tmp_path: Path) -> None:
-    corpus, db = tmp_path / "corpus", tmp_path / "db"
-    corpus.mkdir()
-    shutil.copy(SEED, corpus / SEED.name)
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    log = open(tmp_path / "app.log", "w+")
-    env = study_env(db, corpus, STUDYCHAT_PORT=str(port))
-    app = subprocess.Popen([PYTHON, str(ROOT / "app.py")], cwd=tmp_path, env=env, stdout=log, stderr=subprocess.STDOUT)
     papers = sorted(PAPERS.glob("*.txt"))[:6]  # about 400 chunks: tens of seconds of embedding here
     upload: dict = {}
 
-    def send_upload() -> None:
+    def send_upload(url: str) -> None:
         files = [("files", (p.name, p.read_bytes(), "text/plain")) for p in papers]
         upload["reply"] = httpx.post(f"{url}/api/documents", files=files, timeout=900)
         upload["finished"] = time.monotonic()
 
-    try:
-        wait_http(f"{url}/healthz", timeout=300, ok=lambda status: status == 200)
-        uploading = threading.Thread(target=send_upload)
+    with seeded_app(tmp_path) as (url, _, _):
+        uploading = threading.Thread(target=send_upload, args=(url,))
         uploading.start()
         answered_during = 0
         with httpx.Client(timeout=300) as client:
@@ -50,6 +38,3 @@ def test_questions_are_answered_while_an_upload_is_embedded(tmp_path: Path) -> N
         assert upload["reply"].status_code == 201, upload["reply"].text
         assert [r["status"] for r in upload["reply"].json()["results"]] == ["added"] * len(papers)
         assert answered_during >= 3, f"only {answered_during} questions were answered during the upload"
-    finally:
-        stop(app)
-        log.close()

@@ -6,18 +6,15 @@ the writer gone, a reader refuses a change with a message that says where docume
 from __future__ import annotations
 
 import asyncio
-import shutil
-import subprocess
 import time
 from pathlib import Path
 
 import httpx
 import pytest
-from conftest import PYTHON, ROOT, free_port, stop, study_env, wait_http
+from conftest import free_port, seeded_app
 
 from web.workers import WriterProxy
 
-SEED = ROOT / "corpus" / "echemi-car-t-lupus-2022.txt"
 NEW_FACT = "The okapi study counted 417 okapis in the Ituri forest between 2019 and 2021."
 
 
@@ -36,18 +33,10 @@ def fresh(method: str, url: str, **kwargs) -> httpx.Response:
 @pytest.mark.slow
 def test_two_workers_share_one_store(tmp_path: Path) -> None:
     corpus, db = tmp_path / "corpus", tmp_path / "db"
-    corpus.mkdir()
-    shutil.copy(SEED, corpus / SEED.name)
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    env = study_env(db, corpus, STUDYCHAT_PORT=str(port), STUDYCHAT_WORKERS="2")
-    log = open(tmp_path / "app.log", "w+")
-    app = subprocess.Popen([PYTHON, str(ROOT / "app.py")], cwd=tmp_path, env=env, stdout=log, stderr=subprocess.STDOUT)
-    try:
-        wait_http(f"{url}/healthz", timeout=300, ok=lambda status: status == 200)  # the writer is up
+    with seeded_app(tmp_path, stop_timeout=60, STUDYCHAT_WORKERS="2") as (url, app, log):  # the writer is up
         deadline = time.monotonic() + 300
-        while "StudyChat is ready" not in Path(log.name).read_text():  # and so are the readers
-            assert app.poll() is None and time.monotonic() < deadline, Path(log.name).read_text()
+        while "StudyChat is ready" not in log.read_text():  # and so are the readers
+            assert app.poll() is None and time.monotonic() < deadline, log.read_text()
             time.sleep(0.3)
         seen = set()
         for _ in range(40):
@@ -98,11 +87,7 @@ def test_two_workers_share_one_store(tmp_path: Path) -> None:
         assert page.status_code == 200 and "StudyChat" in page.text
 
         assert "app at http://127.0.0.1:" in (db / "writer.lock").read_text()
-    finally:
-        stop(app, timeout=60)
-        log.seek(0)
-        output = log.read()
-        log.close()
+    output = log.read_text()
     assert app.returncode == 0, output
     serving, _, _ = output.partition("Stopping StudyChat")  # streams still open at the end are cut, with a log line
     assert "Traceback" not in serving and "Stopping StudyChat" in output, output
