@@ -1,9 +1,9 @@
-"""Decisions fitted to data: small logistic regressions stored as JSON in `chat/models/`.
+"""Decisions fitted to data, stored as JSON in `chat/models/`: a logistic regression orders
+passages, boosted decision trees decide refusals.
 
-Each model is a list of named features, their means and scales (standardisation), weights and a
-bias, fitted by `python -m eval.fit` (scikit-learn) on the public benchmark's development questions
-and the project's own evaluation set; the file also records what it was fitted on and its
-cross-validated figures. Only numpy runs at answer time.
+Both are fitted by `python -m eval.fit` (scikit-learn) on the public benchmark's development
+questions and the project's own evaluation set; each file also records what it was fitted on and
+its cross-validated figures. Only numpy runs at answer time.
 """
 
 from __future__ import annotations
@@ -36,10 +36,50 @@ class LinearModel:
         return 1.0 / (1.0 + np.exp(-z))
 
 
+@dataclass(frozen=True)
+class TreeModel:
+    """p(y=1 | x) = sigmoid(bias + the sum of each tree's leaf value for x): gradient-boosted
+    regression trees over the named `features`. Each tree is parallel node arrays, node 0 its
+    root: an inner node sends x to `left` when x[feature] <= threshold, else to `right`; a leaf
+    (left == -1) holds its `value`, the learning rate already applied."""
+
+    features: tuple[str, ...]
+    trees: tuple[dict[str, np.ndarray], ...]
+    bias: float
+    threshold: float = 0.5
+
+    def probability(self, rows: np.ndarray) -> np.ndarray:
+        """One probability per row of `rows` (shape (n, len(features)))."""
+        return 1.0 / (1.0 + np.exp(-self.log_odds(rows)))
+
+    def log_odds(self, rows: np.ndarray) -> np.ndarray:
+        """The bias plus the trees' leaf values, one per row of `rows`."""
+        rows = np.atleast_2d(rows).astype(np.float32)  # as scikit-learn's trees compare them
+        z = np.full(len(rows), self.bias)
+        at = np.arange(len(rows))
+        for tree in self.trees:
+            node = np.zeros(len(rows), dtype=int)
+            while (inner := tree["left"][node] >= 0).any():
+                goes_left = rows[at, tree["feature"][node]] <= tree["threshold"][node]
+                node = np.where(inner, np.where(goes_left, tree["left"][node], tree["right"][node]), node)
+            z += tree["value"][node]
+        return z
+
+
+TREE_ARRAYS = {"feature": np.int64, "threshold": np.float64, "left": np.int64, "right": np.int64, "value": np.float64}
+
+
 @cache
-def load_model(name: str, folder: Path = MODELS) -> LinearModel:
+def load_model(name: str, folder: Path = MODELS) -> LinearModel | TreeModel:
     """The model `folder/name.json`. Raises FileNotFoundError or KeyError when it is missing or malformed."""
     data = json.loads((folder / f"{name}.json").read_text())
+    if "trees" in data:
+        return TreeModel(
+            features=tuple(data["features"]),
+            trees=tuple({k: np.asarray(t[k], dtype=kind) for k, kind in TREE_ARRAYS.items()} for t in data["trees"]),
+            bias=float(data["bias"]),
+            threshold=float(data.get("threshold", 0.5)),
+        )
     return LinearModel(
         features=tuple(data["features"]),
         mean=np.asarray(data["mean"], dtype=np.float64),
@@ -55,7 +95,7 @@ class Models:
     """The fitted models the chain uses; None for one whose file is missing (the hand-set rule then decides)."""
 
     passage: LinearModel | None = None
-    refusal: LinearModel | None = None
+    refusal: LinearModel | TreeModel | None = None
 
 
 def load_models(folder: Path = MODELS) -> Models:

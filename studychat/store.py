@@ -281,6 +281,24 @@ class Store:
         found = self.passages(ids)
         return [found[i] for i in ids]
 
+    def neighbours(self, passages: Iterable[Passage]) -> dict[str, tuple[Passage | None, Passage | None]]:
+        """For each passage's chunk id, the chunks just before and just after it in its document
+        (None at either end), sentences not loaded."""
+        wanted = {p.chunk_id: p for p in passages}
+        if not wanted:
+            return {}
+        rows = self._query(
+            f"""SELECT c.id,
+                  (SELECT b.id FROM chunks b WHERE b.document_id = c.document_id AND b.start < c.start
+                   ORDER BY b.start DESC LIMIT 1),
+                  (SELECT a.id FROM chunks a WHERE a.document_id = c.document_id AND a.start > c.start
+                   ORDER BY a.start LIMIT 1)
+                FROM chunks c WHERE c.id IN ({",".join("?" * len(wanted))})""",
+            wanted,
+        )
+        found = self.passages([i for row in rows for i in row[1:] if i])
+        return {row[0]: (found.get(row[1]), found.get(row[2])) for row in rows}
+
     def search_lexical(self, text: str, k: int, document_ids: list[str] | None = None) -> list[tuple[str, float]]:
         """BM25 over the chunk texts: (chunk id, score) best first, higher is better.
 

@@ -114,6 +114,8 @@ EXPECTED = [
         facts=["Doylestown, PA 18901"],
         question="What is the zip code of Doylestown?",
         answer="Doylestown, PA 18901",
+        # the file never says "zip code": the refusal model declines and shows the line as related reading
+        shown=True,
     ),
     Expected(
         "fake-text-utf-32.txt",
