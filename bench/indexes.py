@@ -22,6 +22,7 @@ import numpy as np
 
 from bench.corpus import CACHE, build_corpus, corpus_files
 from ingest.chunk import chunk_document
+from ingest.errors import LoadError
 from ingest.pipeline import Progress, document_id, ingest_paths, read_document
 from studychat.embedder import Embedder
 from studychat.settings import Settings
@@ -79,7 +80,10 @@ def source_documents(chunks: int, unique: int, settings: Settings) -> list[tuple
     for path in corpus_files(corpus):
         if total >= min(chunks, unique):
             break
-        document = read_document(path, settings, path.read_bytes(), document_id(path, corpus))
+        try:
+            document = read_document(path, settings, path.read_bytes(), document_id(path, corpus))
+        except LoadError:  # ingest skips it too (a docstring file that holds NUL bytes, say)
+            continue
         count = len(chunk_document(document, settings.chunk_size, settings.chunk_overlap))
         originals.append((path, count))
         total += count

@@ -16,8 +16,12 @@
   when the writer does not answer, a change is refused with a message that says where to add
   documents.
 
-The supervisor restarts a process that dies, and stops all of them (and the Chroma server it
-started) on Ctrl-C or SIGTERM.
+The supervisor restarts a process that dies (killed, out of memory), and stops all of them (and
+the Chroma server it started) on Ctrl-C or SIGTERM. It keeps both listening sockets open itself, so
+while a process is started again nothing is refused: the others take the public port's
+connections (a dead reader's share goes to the writer, a dead writer's questions to the readers),
+and a change a reader forwards meanwhile waits in the private port's queue until the new writer
+takes it, a few seconds later (tests/reliability/test_worker_restart.py kills each with SIGKILL).
 """
 
 from __future__ import annotations
