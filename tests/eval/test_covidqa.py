@@ -9,9 +9,9 @@ from eval import covidqa
 from studychat.settings import Settings
 
 PAPERS, UNRELATED = 12, 48
-# What the chain reaches on this sample (answer hit 0.77, passage recall@5 0.90, unrelated declined
+# What the chain reaches on this sample (answer hit 0.79, passage recall@5 0.92, unrelated declined
 # 1.00, one answerable question declined), less a margin of about two questions each.
-FLOORS = {"answer_hit": 0.70, "passage_recall@5": 0.83, "unrelated_declined": 0.95}
+FLOORS = {"answer_hit": 0.74, "passage_recall@5": 0.87, "unrelated_declined": 0.95}
 MOST_DECLINED = 2
 
 

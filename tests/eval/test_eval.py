@@ -13,23 +13,15 @@ from ingest.pipeline import discover, document_id, ingest_paths
 from studychat.settings import Settings
 from studychat.store import open_store
 
-# What the chain reaches now, less a margin: answer hit rate 0.93, refusal recall 0.74 (17 of 23),
-# none in scope declined. The target is every out-of-scope question declined; six near-topic
-# ones are not yet (how many people in Germany have lupus, whether the FDA approved CAR T cells for
-# lupus, the response rate in myeloma, the maximum dose of hydroxychloroquine, CAR T cells for
-# children, belimumab at home), so the test guards today's figures and requires every plainly
+# What the chain reaches now, less a margin of about two questions: answer hit rate 0.97 (87 of
+# 90), refusal recall 0.91 (21 of 23), none in scope declined. The target is every
+# out-of-scope question declined; two near-topic ones are not yet (the response rate in myeloma,
+# CAR T cells for children), so the test guards today's figures and requires every plainly
 # unrelated question, and every one the documents cannot hold (no price, no company, a dose only
 # another trial states, a drug, disease or acronym they never mention), to be declined.
-FLOOR = 0.90
-REFUSAL_FLOOR = 0.70
-# The fitted refusal model (chat/models/refusal.json) declines two answerable questions here that
-# the hand-set threshold answered (what is still needed before CAR-T is safe for lupus, belimumab's
-# brand name); it declines 2% of the answerable ones across this set and the public benchmark.
-IN_SCOPE_DECLINED = 2
-# It declines more of the out-of-scope questions than the threshold did (18 of 23, against 17),
-# but not the same ones: "How many people in the UK have lupus?" is now answered with the leaflet's
-# "About nine in ten people with lupus are women", as "... in Germany ..." already was (the UK is
-# spelled out in another document, so it is not a name no document mentions).
+FLOOR = 0.94
+REFUSAL_FLOOR = 0.82
+IN_SCOPE_DECLINED = 1
 MUST_DECLINE = {
     "oos-world-cup",
     "oos-ethanol",
