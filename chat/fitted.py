@@ -60,7 +60,7 @@ class TreeModel:
         for tree in self.trees:
             node = np.zeros(len(rows), dtype=int)
             while (inner := tree["left"][node] >= 0).any():
-                goes_left = rows[at, tree["feature"][node]] <= tree["threshold"][node]
+                goes_left = rows[at, tree["feature"][node].clip(0)] <= tree["threshold"][node]  # a leaf's is -2
                 node = np.where(inner, np.where(goes_left, tree["left"][node], tree["right"][node]), node)
             z += tree["value"][node]
         return z

@@ -53,7 +53,9 @@ class Chunk:
 
 @dataclass
 class Passage:
-    """A chunk found for a question, with the document fields a citation needs."""
+    """A chunk found for a question, with the document fields a citation needs. Once widened
+    (`chat.retrieve.widen`), `text`, `start` and `sentences` are those of the chunk's window: the
+    chunk with the chunks either side of it; `chunk_id` still names the chunk found."""
 
     chunk_id: str
     document_id: str
