@@ -182,6 +182,10 @@ SECOND_SENTENCE = 0.85  # a further sentence is quoted when it scores this close
 
 # What the fitted refusal model weighs about the best sentence and the passages (see `confidence`).
 # and, as the passage model weighed them, the best sentence's passage's `PASSAGE_FEATURES`.
+# The passage's figures the refusal model weighs: not how close its second-best sentence is, which
+# holds against a short document or a table's one row that answers (measured on the benchmark:
+# without them as many unrelated questions are declined, within 0.02, cross-validated).
+REFUSAL_PASSAGE_COLUMNS = [i for i, name in enumerate(PASSAGE_FEATURES) if not name.endswith("second_sentence")]
 REFUSAL_FEATURES = (
     "sentence",
     "passage",
@@ -190,12 +194,8 @@ REFUSAL_FEATURES = (
     "lexical",
     "kind",
     "asks_kind",
-    *(f"passage_{name}" for name in PASSAGE_FEATURES if not name.endswith("second_sentence")),
+    *(f"passage_{PASSAGE_FEATURES[i]}" for i in REFUSAL_PASSAGE_COLUMNS),
 )
-# The passage's figures the refusal model weighs: not how close its second-best sentence is, which
-# holds against a short document or a table's one row that answers (measured on the benchmark:
-# without them as many unrelated questions are declined, within 0.02, cross-validated).
-REFUSAL_PASSAGE_COLUMNS = [i for i, name in enumerate(PASSAGE_FEATURES) if not name.endswith("second_sentence")]
 
 
 @dataclass

@@ -32,8 +32,7 @@ class LinearModel:
 
     def probability(self, rows: np.ndarray) -> np.ndarray:
         """One probability per row of `rows` (shape (n, len(features)))."""
-        z = ((np.atleast_2d(rows) - self.mean) / self.scale) @ self.weights + self.bias
-        return 1.0 / (1.0 + np.exp(-z))
+        return _sigmoid(((np.atleast_2d(rows) - self.mean) / self.scale) @ self.weights + self.bias)
 
 
 @dataclass(frozen=True)
@@ -50,7 +49,7 @@ class TreeModel:
 
     def probability(self, rows: np.ndarray) -> np.ndarray:
         """One probability per row of `rows` (shape (n, len(features)))."""
-        return 1.0 / (1.0 + np.exp(-self.log_odds(rows)))
+        return _sigmoid(self.log_odds(rows))
 
     def log_odds(self, rows: np.ndarray) -> np.ndarray:
         """The bias plus the trees' leaf values, one per row of `rows`."""
@@ -64,6 +63,10 @@ class TreeModel:
                 node = np.where(inner, np.where(goes_left, tree["left"][node], tree["right"][node]), node)
             z += tree["value"][node]
         return z
+
+
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-z))
 
 
 TREE_ARRAYS = {"feature": np.int64, "threshold": np.float64, "left": np.int64, "right": np.int64, "value": np.float64}
