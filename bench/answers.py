@@ -14,6 +14,9 @@ import threading
 import time
 from pathlib import Path
 
+import numpy as np
+from chromadb.api.shared_system_client import SharedSystemClient
+
 from bench.common import Results, free_port, ms, percentile, tree_memory_mb
 from bench.corpus import corpus_files
 from studychat.embedder import build_embedder
@@ -61,6 +64,32 @@ def floor_latency(settings: Settings, asked: list[str]) -> list[float]:
         return times
     finally:
         store.close()
+
+
+def dense_recall(settings: Settings, asked: list[str], breadths: tuple[int, ...]) -> dict[int, tuple[float, float]]:
+    """{HNSW search breadth (`ef_search`): (mean, least) share of each question's exact
+    `settings.candidates` nearest chunks, by numpy over every stored vector, that Chroma's search
+    returns}. A chunk as near as the exact k-th counts (copies of a text have one vector). The
+    collection is left with `settings.dense_search_ef`, as the app sets it."""
+    embedder = build_embedder(settings)
+    queries = embedder.encode(asked)
+    k = settings.candidates
+    found = {}
+    for breadth in (*breadths, settings.dense_search_ef):
+        store = Store(settings.model_copy(update={"dense_search_ef": breadth}), embedder, writer="bench")
+        try:
+            stored = store.vectors._collection.get(include=["embeddings"])
+            vectors = np.asarray(stored["embeddings"], dtype=np.float32)
+            shares = []
+            for query in queries:
+                kth = np.sort(vectors @ query)[-k]
+                returned = store.search_dense(query.tolist(), k)
+                shares.append(sum(similarity >= kth - 1e-5 for _, similarity in returned) / k)
+            found[breadth] = (float(np.mean(shares)), min(shares))
+        finally:
+            store.close()
+            SharedSystemClient.clear_system_cache()  # the next store loads the index with its own breadth
+    return found
 
 
 def chain_latency(settings: Settings, asked: list[str]) -> list[float]:
@@ -216,6 +245,18 @@ def bench_answers(
         results.notes.append("app.py was not there: latencies are Chain.answer in process, not over HTTP.")
     for size, folder, source in indexes:
         settings = Settings(db=folder, corpus=source, _env_file=None)
+        label = f"{size // 1000}k chunks"
+        recall = dense_recall(settings, questions(source, 200), (100,))
+        mean, least = recall[settings.dense_search_ef]
+        results.add(
+            "Dense search",
+            f"recall@{settings.candidates} against exact search at {label} (mean / least)",
+            f"{mean:.3f} / {least:.2f}",
+            "{:.3f} / {:.2f}".format(*recall[100]),
+            "",
+            "mean >= 0.99",
+            mean >= 0.99,
+        )
         floor = floor_latency(settings, asked)
         target = {10_000: 0.150, 100_000: 0.300}.get(size)
         if use_app:
@@ -234,7 +275,6 @@ def bench_answers(
         else:
             ours = chain_latency(settings, asked)
         p50, p95, f50 = percentile(ours, 50), percentile(ours, 95), percentile(floor, 50)
-        label = f"{size // 1000}k chunks"
         results.add("Answer", f"p50 at {label}", ms(p50), ms(f50), f"{p50 / f50:.1f}x", "<= 3x floor", p50 <= 3 * f50)
         results.add(
             "Answer",

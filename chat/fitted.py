@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
 
 import numpy as np
@@ -52,17 +52,29 @@ class TreeModel:
         return _sigmoid(self.log_odds(rows))
 
     def log_odds(self, rows: np.ndarray) -> np.ndarray:
-        """The bias plus the trees' leaf values, one per row of `rows`."""
+        """The bias plus the trees' leaf values, one per row of `rows`: every tree is walked at
+        once, one level a step."""
         rows = np.atleast_2d(rows).astype(np.float32)  # as scikit-learn's trees compare them
-        z = np.full(len(rows), self.bias)
-        at = np.arange(len(rows))
-        for tree in self.trees:
-            node = np.zeros(len(rows), dtype=int)
-            while (inner := tree["left"][node] >= 0).any():
-                goes_left = rows[at, tree["feature"][node].clip(0)] <= tree["threshold"][node]  # a leaf's is -2
-                node = np.where(inner, np.where(goes_left, tree["left"][node], tree["right"][node]), node)
-            z += tree["value"][node]
-        return z
+        feature, threshold, left, right, value = (self._stacked[k] for k in TREE_ARRAYS)
+        tree = np.arange(len(self.trees))[None, :]
+        row = np.arange(len(rows))[:, None]
+        node = np.zeros((len(rows), len(self.trees)), dtype=int)
+        while (inner := left[tree, node] >= 0).any():
+            goes_left = rows[row, feature[tree, node].clip(0)] <= threshold[tree, node]  # a leaf's feature is -2
+            node = np.where(inner, np.where(goes_left, left[tree, node], right[tree, node]), node)
+        return self.bias + value[tree, node].sum(axis=1)
+
+    @cached_property
+    def _stacked(self) -> dict[str, np.ndarray]:
+        """The trees' node arrays as one (trees, most nodes) array each, short trees padded with leaves."""
+        size = max((len(t["left"]) for t in self.trees), default=1)
+        padding = {"feature": -2, "threshold": 0.0, "left": -1, "right": -1, "value": 0.0}
+        return {
+            k: np.array(
+                [np.pad(t[k], (0, size - len(t[k])), constant_values=padding[k]) for t in self.trees], dtype=kind
+            ).reshape(len(self.trees), size)
+            for k, kind in TREE_ARRAYS.items()
+        }
 
 
 def _sigmoid(z: np.ndarray) -> np.ndarray:

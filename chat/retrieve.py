@@ -61,7 +61,6 @@ CHUNK_FEATURES = (
 # The same figures again for the passage's window (`widen`), where they differ from its chunk's.
 WINDOW_FEATURES = ("best_sentence", "coverage", "sentence_coverage", "bigrams", "second_sentence", "length")
 PASSAGE_FEATURES = CHUNK_FEATURES + tuple(f"window_{name}" for name in WINDOW_FEATURES)
-WINDOW_COLUMNS = [CHUNK_FEATURES.index(name) for name in WINDOW_FEATURES]
 
 
 def retrieve(
@@ -116,7 +115,7 @@ def retrieve(
         asked = (question or search, distinct, vectors, rankings[0], lexical_rankings[0], store)
         chunk_features = passage_features(*asked)
         widen(distinct, store)
-        features = np.hstack([chunk_features, passage_features(*asked)[:, WINDOW_COLUMNS]])
+        features = np.hstack([chunk_features, text_features(question or search, distinct, vectors, store)])
         probabilities = ranker.probability(features)
         confidence = float(probabilities.max()) if len(distinct) else 0.0
         best = max(confidence, 1e-9)
@@ -154,19 +153,17 @@ def passage_features(
     lexical: list[tuple[str, float]],
     store: Store,
 ) -> np.ndarray:
-    """One row of `CHUNK_FEATURES` per passage (sentence vectors loaded), each in [0, 1]:
+    """One row of `CHUNK_FEATURES` per passage (sentence vectors loaded), each in [0, 1]: its text's
+    figures (`text_features`) and
 
     - fused: the passage's reciprocal-rank-fusion score over the best one's;
-    - dense: the cosine of the question and the passage's vector; best_sentence: of its nearest sentence;
+    - dense: the cosine of the question and the passage's vector;
     - lexical: its BM25 score for the question over the best one's (0 when BM25 did not find it);
-    - coverage, sentence_coverage, title_coverage: the share of the question's rarer words (by
-      inverse document frequency) that the passage, its best sentence, its document's title hold;
+    - title_coverage: the share of the question's rarer words (by inverse document frequency) that
+      its document's title holds;
     - document: the share of the candidates' fused score that is its document's (several passages
       of one paper agreeing); document_best: the best fused score among its document's passages;
     - dense_rank, lexical_rank: 1 / rank in the question's dense and BM25 rankings (0 when absent);
-    - bigrams: the share of the question's pairs of adjacent content words that the passage holds
-      as adjacent words; second_sentence: the cosine of its second-nearest sentence;
-    - length: its length in thousands of characters;
     - absent: the share of the question's words (by inverse document frequency) that no passage of
       the whole index holds, the same for every passage (for the refusal model: a question on
       something the documents never discuss).
@@ -174,11 +171,6 @@ def passage_features(
     idf = idf_weights(question, store)
     frequencies, _ = store.document_frequencies(list(idf))  # remembered from `idf_weights`
     weight = sum(idf.values()) or 1.0
-    absent = sum(w for t, w in idf.items() if not frequencies.get(t)) / weight
-
-    def covered(text: str) -> float:
-        return sum(idf[t] for t in terms_among(text, idf)) / weight
-
     bm25 = dict(lexical)
     top_bm25 = max(bm25.values(), default=0.0) or 1.0
     dense_rank = {chunk_id: 1.0 / (rank + 1) for rank, (chunk_id, _) in enumerate(dense)}
@@ -189,6 +181,41 @@ def passage_features(
         per_document[passage.document_id] = per_document.get(passage.document_id, 0.0) + passage.score
         document_best[passage.document_id] = max(document_best.get(passage.document_id, 0.0), passage.score)
     mass = sum(per_document.values()) or 1.0
+    columns = dict(zip(WINDOW_FEATURES, text_features(question, passages, query_vectors, store).T, strict=True))
+    columns |= {
+        "fused": [p.score for p in passages],
+        "dense": [p.dense for p in passages],
+        "lexical": [max(bm25.get(p.chunk_id, 0.0), 0.0) / top_bm25 for p in passages],
+        "title_coverage": [sum(idf[t] for t in terms_among(p.title, idf)) / weight for p in passages],
+        "document": [per_document[p.document_id] / mass for p in passages],
+        "document_best": [document_best[p.document_id] for p in passages],
+        "dense_rank": [dense_rank.get(p.chunk_id, 0.0) for p in passages],
+        "lexical_rank": [lexical_rank.get(p.chunk_id, 0.0) for p in passages],
+        "absent": [sum(w for t, w in idf.items() if not frequencies.get(t)) / weight] * len(passages),
+    }
+    return np.asarray([columns[name] for name in CHUNK_FEATURES], dtype=np.float64).T.reshape(
+        len(passages), len(CHUNK_FEATURES)
+    )
+
+
+def text_features(question: str, passages: list[Passage], query_vectors: np.ndarray, store: Store) -> np.ndarray:
+    """One row of `WINDOW_FEATURES` per passage (sentence vectors loaded): the figures of its text
+    alone, so computed again when a chunk is widened to its window, each in [0, 1] but length:
+
+    - best_sentence, second_sentence: the cosine of the question and the passage's nearest and
+      second-nearest sentence (the passage's own cosine when it has no sentence vectors);
+    - coverage, sentence_coverage: the share of the question's rarer words (by inverse document
+      frequency) that the passage and its best sentence for them hold;
+    - bigrams: the share of the question's pairs of adjacent content words that the passage holds
+      as adjacent words;
+    - length: its length in thousands of characters.
+    """
+    idf = idf_weights(question, store)
+    weight = sum(idf.values()) or 1.0
+
+    def covered(text: str) -> float:
+        return sum(idf[t] for t in terms_among(text, idf)) / weight
+
     asked = terms(question)
     pairs = set(zip(asked, asked[1:], strict=False))
     rows = []
@@ -202,26 +229,16 @@ def passage_features(
             best_sentence, second_sentence, sentence_coverage = passage.dense, 0.0, covered(passage.text)
         said = terms(passage.text)
         adjacent = set(zip(said, said[1:], strict=False))
-        rows.append(
-            [
-                passage.score,
-                passage.dense,
-                best_sentence,
-                max(bm25.get(passage.chunk_id, 0.0), 0.0) / top_bm25,
-                covered(passage.text),
-                sentence_coverage,
-                covered(passage.title),
-                per_document[passage.document_id] / mass,
-                document_best[passage.document_id],
-                dense_rank.get(passage.chunk_id, 0.0),
-                lexical_rank.get(passage.chunk_id, 0.0),
-                len(pairs & adjacent) / len(pairs) if pairs else 0.0,
-                second_sentence,
-                len(passage.text) / 1000,
-                absent,
-            ]
-        )
-    return np.asarray(rows, dtype=np.float64).reshape(len(passages), len(CHUNK_FEATURES))
+        row = {
+            "best_sentence": best_sentence,
+            "coverage": covered(passage.text),
+            "sentence_coverage": sentence_coverage,
+            "bigrams": len(pairs & adjacent) / len(pairs) if pairs else 0.0,
+            "second_sentence": second_sentence,
+            "length": len(passage.text) / 1000,
+        }
+        rows.append([row[name] for name in WINDOW_FEATURES])
+    return np.asarray(rows, dtype=np.float64).reshape(len(passages), len(WINDOW_FEATURES))
 
 
 def stated_elsewhere(

@@ -70,6 +70,13 @@ class Settings(BaseSettings):
     candidates: int = Field(
         30, ge=5, le=200, description="Candidates taken from each of the dense and lexical searches before fusion."
     )
+    dense_search_ef: int = Field(
+        400,
+        ge=10,
+        le=5000,
+        description="Breadth of Chroma's HNSW search (`ef_search`), set on the collection by the writer: larger "
+        "finds more of the true nearest chunks, slower. See the README for how 400 was chosen.",
+    )
     refusal_threshold: float = Field(
         0.36, description="Least support score an answer needs; below it the question is declined."
     )

@@ -413,7 +413,16 @@ class Store:
                     f"the Chroma collection {self.settings.collection!r} was built with other "
                     f"{', '.join(different)}; rebuild it with `python -m ingest --reset`."
                 )
+            self._search_breadth()
         return self._vectors
+
+    def _search_breadth(self) -> None:
+        """Set the collection's HNSW search breadth to `settings.dense_search_ef` when it differs (a
+        setting of the collection, not of a query; changed by the writer, which readers then see)."""
+        collection = self._vectors._collection
+        found = (collection.configuration_json or {}).get("hnsw") or {}
+        if self.lock and found.get("ef_search") != self.settings.dense_search_ef:
+            collection.modify(configuration={"hnsw": {"ef_search": self.settings.dense_search_ef}})
 
     def _connect(self):
         import chromadb

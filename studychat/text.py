@@ -87,7 +87,13 @@ def stem(word: str) -> str:
 
 def content_words(text: str) -> list[str]:
     """The lower-case words of `text` that carry meaning, in order."""
-    return [w for w in WORD.findall(text.translate(LOOK_ALIKE).lower()) if w not in STOP_WORDS]
+    return list(_content_words(text))
+
+
+@lru_cache(maxsize=65536)
+def _content_words(text: str) -> tuple[str, ...]:
+    """`content_words`, remembered: an answer reads the same passages' sentences several times."""
+    return tuple(w for w in WORD.findall(text.translate(LOOK_ALIKE).lower()) if w not in STOP_WORDS)
 
 
 @lru_cache(maxsize=8192)
