@@ -208,3 +208,23 @@ def test_stream_yields_the_text_then_the_answer(chain: Chain) -> None:
     pieces = list(chain.stream("What side effects did the patients have?"))
     answer = pieces[-1]
     assert "".join(pieces[:-1]).strip() == answer.text
+
+
+VECTORS = """# Carriers for vaccines
+
+Many viruses have been tried as carriers of vaccine antigens, with mixed results in animals.
+Orvavirus has a number of appealing qualities as a vaccine vector. Humans carry no antibodies against
+it, and it grows to high titres in duck eggs. Trials in mice began in 2019 at three universities.
+Other carriers, such as measles, meet immunity that many adults already have from childhood.
+"""
+
+
+def test_a_sentence_that_only_announces_is_quoted_with_the_one_that_says_it(tmp_path, embedder) -> None:
+    """"Orvavirus has a number of appealing qualities" restates the question: the qualities
+    stand in the sentence after it, which the answer must quote too."""
+    with seeded_chain(tmp_path, embedder, {"vectors.md": VECTORS}) as chain:
+        answer = chain.answer("What are the appealing qualities of the Orvavirus vector?")
+    assert not answer.refused
+    assert "appealing qualities as a vaccine vector" in answer.text
+    assert "Humans carry no antibodies against it" in answer.text
+    assert all(c.document_id == "vectors.md" for c in answer.citations)
