@@ -152,7 +152,8 @@ def documents_html(documents: list[dict]) -> str:
 
 
 def results_html(results: list[dict]) -> str:
-    """One line per uploaded or removed file: what happened and why."""
+    """One line per uploaded or removed file: what happened and why, and what the reader should
+    know of how it was read (the pages read by OCR)."""
     if not results:
         return ""
     items = []
@@ -161,5 +162,6 @@ def results_html(results: list[dict]) -> str:
         detail = f" ({r['chunks']} chunks)" if r.get("chunks") and r["status"] in ("added", "updated") else ""
         reason = f": {escape(r['reason'])}" if r.get("reason") else ""
         name = escape(r.get("title") or r.get("path") or r.get("document_id") or "")
-        items.append(f'<li class="sc-{what}"><strong>{what}</strong> {name}{detail}{reason}</li>')
+        notes = "".join(f"; {escape(note)}" for note in r.get("notes") or [])
+        items.append(f'<li class="sc-{what}"><strong>{what}</strong> {name}{detail}{reason}{notes}</li>')
     return f'<ul class="sc-results">{"".join(items)}</ul>'

@@ -75,3 +75,20 @@ def test_sources_say_which_documents_were_searched():
     assert "Searched: Trial &lt;A&gt;; B" in html and "Searched: all 98 documents" in html
     one = {"all": True, "count": 1, "documents": []}
     assert "Searched: the only document" in render.sources_html([{**turns[0], "searched": one}])
+
+
+def test_an_upload_result_says_how_the_file_was_read():
+    html = render.results_html(
+        [
+            {
+                "path": "scan.pdf",
+                "status": "added",
+                "title": "Ward <b>rota</b>",
+                "chunks": 3,
+                "reason": "",
+                "notes": ["read by OCR: pages 1-2", "page 3 repeats page 1 and is stored once"],
+            },
+        ]
+    )
+    assert "read by OCR: pages 1-2" in html and "page 3 repeats page 1" in html
+    assert "<b>" not in html and "Ward &lt;b&gt;rota&lt;/b&gt;" in html

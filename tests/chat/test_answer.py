@@ -220,7 +220,7 @@ Other carriers, such as measles, meet immunity that many adults already have fro
 
 
 def test_a_sentence_that_only_announces_is_quoted_with_the_one_that_says_it(tmp_path, embedder) -> None:
-    """"Orvavirus has a number of appealing qualities" restates the question: the qualities
+    """ "Orvavirus has a number of appealing qualities" restates the question: the qualities
     stand in the sentence after it, which the answer must quote too."""
     with seeded_chain(tmp_path, embedder, {"vectors.md": VECTORS}) as chain:
         answer = chain.answer("What are the appealing qualities of the Orvavirus vector?")
