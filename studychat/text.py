@@ -85,14 +85,22 @@ def stem(word: str) -> str:
     return stems([word])[0]
 
 
+REMEMBERED_TEXT = 2000  # characters: sentences and passages have their words remembered, documents not
+
+
 def content_words(text: str) -> list[str]:
     """The lower-case words of `text` that carry meaning, in order."""
-    return list(_content_words(text))
+    return list(_content_words(text) if len(text) <= REMEMBERED_TEXT else _words(text))
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=8192)
 def _content_words(text: str) -> tuple[str, ...]:
-    """`content_words`, remembered: an answer reads the same passages' sentences several times."""
+    """`content_words` of a short text, remembered: an answer reads the same passages' sentences
+    several times (at most 8,192 texts of 2,000 characters, some 100 MB, and far less in practice)."""
+    return _words(text)
+
+
+def _words(text: str) -> tuple[str, ...]:
     return tuple(w for w in WORD.findall(text.translate(LOOK_ALIKE).lower()) if w not in STOP_WORDS)
 
 
