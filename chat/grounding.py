@@ -380,12 +380,15 @@ def document_meant(
 
 def never_named(subject: Subject, store: Store) -> str:
     """Why a question is declined when no passage found names what it asks about: the index holds
-    none of it ("They never mention bananas."), or only passages not found for the question do."""
+    none of it, named as the subject's groups ("They never mention river, flows or Budapest.",
+    not the question's other words), or only passages not found for the question do."""
     found = {w: terms(w) for group in subject.groups for w, _ in group}
     frequencies, _ = store.document_frequencies([t for stems_ in found.values() for t in stems_])
     if any(all(frequencies.get(t) for w, _ in group for t in found[w]) for group in subject.groups):
         return f"None of the passages found mentions {subject.phrase}."
-    return f"They never mention {subject.phrase}."
+    names = [" ".join(w for w, _ in group) for group in subject.groups]
+    listed = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} or {names[-1]}"
+    return f"They never mention {listed}."
 
 
 BYLINE = re.compile(r"^\s*(authors?|written by|prepared by|by)\b", re.I)

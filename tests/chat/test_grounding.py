@@ -13,7 +13,7 @@ import pytest
 from seeded import seeded_chain
 
 from chat.chain import Chain
-from chat.extractive import FLAG_WARNING
+from chat.extractive import FLAG_WARNING, RELATED
 from chat.grounding import (
     Subject,
     asks_about_document,
@@ -176,6 +176,13 @@ def test_a_thing_no_document_mentions_is_declined_by_name(chain: Chain) -> None:
     answer = chain.answer("How much does a bag of coffee cost?")
     assert not answer.refused
     assert "6.40 euros" in answer.text and answer.citations[0].document_id == "shop.txt"
+
+
+def test_a_refusal_names_only_what_the_documents_never_mention(chain: Chain) -> None:
+    """The documents speak of patients, never of breakfast: the reason must not say otherwise."""
+    answer = chain.answer("What did the patients eat for breakfast?")
+    assert answer.refused
+    assert "breakfast" in answer.text and "patients" not in answer.text.split(RELATED)[0]
 
 
 def test_a_name_is_not_answered_by_another_name_that_shares_a_word(chain: Chain) -> None:
