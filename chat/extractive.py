@@ -564,10 +564,16 @@ def related_reading(
     passages: list[Passage], query_vectors: np.ndarray, notes: list[str] | None = None, reason: str = ""
 ) -> Answer:
     """A refusal that shows the three best passages as related reading, each quoted for its
-    sentence nearest the question; `reason` says why, when it is known."""
+    sentence nearest the question, of at least `MIN_SENTENCE_WORDS` words where it has one (a bare
+    label such as "Original Source:" is near everything and says nothing); `reason` says why,
+    when it is known."""
+
+    def nearness(s: Sentence) -> tuple[bool, float]:
+        return len(s.text.split()) >= MIN_SENTENCE_WORDS, s.topic
+
     nearest: dict[int, Sentence] = {}
     for s in quotable(split_sentences(passages[:3], query_vectors), passages):
-        if s.passage not in nearest or s.topic > nearest[s.passage].topic:
+        if s.passage not in nearest or nearness(s) > nearness(nearest[s.passage]):
             nearest[s.passage] = s
     citations = [Citation.of(i + 1, p, nearest[i].text if i in nearest else "") for i, p in enumerate(passages[:3])]
     text, notes = warned(" ".join(t for t in (REFUSAL, reason, RELATED) if t), citations, notes or [])

@@ -238,7 +238,7 @@ def build_ui(services: Services) -> gr.Blocks:
                         elem_id="upload",
                     )
                     upload_button = gr.Button("Add to the index", variant="primary", elem_id="upload-button")
-                    with gr.Row():
+                    with gr.Row(equal_height=True):
                         chosen = gr.Dropdown(label="Document to delete", choices=[], scale=4, elem_id="delete-choice")
                         delete_button = gr.Button("Delete", variant="stop", scale=1, elem_id="delete-button")
                 results = gr.HTML(elem_id="upload-results")

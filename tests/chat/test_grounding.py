@@ -390,3 +390,13 @@ def test_a_dose_written_in_words_or_said_again_in_brackets_is_a_dose() -> None:
     ):
         assert kind[1].search(dose), dose
     assert not kind[1].search("one patient received cells from a donor")
+
+
+def test_related_reading_quotes_a_sentence_not_a_bare_label(tmp_path, embedder) -> None:
+    """The seed page ends with the label "Original Source:", near any question and saying
+    nothing: a refusal's related reading quotes each passage's nearest real sentence instead."""
+    with seeded_chain(tmp_path, embedder, {}) as seed_only:
+        for question in ("What is the price of bananas?", "Who won the football world cup in 1954?"):
+            answer = seed_only.answer(question)
+            assert answer.refused
+            assert all(len(c.quote.split()) >= 3 for c in answer.citations), [c.quote for c in answer.citations]
