@@ -5,11 +5,12 @@ from __future__ import annotations
 import io
 import re
 import zipfile
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from ingest.decode import decode
 from ingest.errors import LoadError
+from ingest.pdf import read_pdf
+from ingest.raw import RawDocument, decode_text
 from ingest.tables import markdown_tables, rows_to_text
 
 __all__ = ["SUPPORTED", "LoadError", "RawDocument", "check_size", "check_type", "decode_text", "load"]
@@ -17,22 +18,6 @@ __all__ = ["SUPPORTED", "LoadError", "RawDocument", "check_size", "check_type", 
 SUPPORTED = {".txt", ".md", ".markdown", ".html", ".htm", ".pdf", ".docx"}
 MAX_UNZIPPED_BYTES = 200 * 1024 * 1024  # a .docx larger than this when unpacked is refused
 MAX_PDF_PAGES = 2000
-
-
-@dataclass
-class RawDocument:
-    """What a loader found: the text (one entry per page for paged formats) and metadata."""
-
-    pages: list[str]
-    paged: bool = False
-    title: str = ""
-    date: str = ""
-    source: str = ""
-    authors: list[str] = field(default_factory=list)
-    # Text scraped from the web (txt, md, html) may carry menus and banners; a PDF or DOCX does not.
-    scraped: bool = True
-    ocr_pages: list[int] = field(default_factory=list)  # 1-based pages read by OCR
-    notes: list[str] = field(default_factory=list)  # what the user should know about this file
 
 
 def check_size(size: int, max_bytes: int) -> None:
@@ -63,11 +48,6 @@ def load(path: Path, data: bytes, max_bytes: int, tesseract: str = "tesseract") 
     if not "".join(raw.pages).strip():
         raise LoadError("no text found in the file")
     return raw
-
-
-def decode_text(data: bytes) -> str:
-    """The text of a plain-text file in whatever encoding it was saved (see `ingest.decode`)."""
-    return decode(data)
 
 
 def load_text(data: bytes) -> RawDocument:
@@ -120,8 +100,6 @@ def load_html(data: bytes) -> RawDocument:
 
 
 def load_pdf(data: bytes, tesseract: str = "tesseract") -> RawDocument:
-    from ingest.pdf import read_pdf
-
     return read_pdf(data, MAX_PDF_PAGES, tesseract)
 
 

@@ -24,8 +24,8 @@ import statistics
 from dataclasses import dataclass
 
 from ingest.errors import LoadError
-from ingest.load import RawDocument
 from ingest.ocr import OcrUnavailable, read_page_image
+from ingest.raw import RawDocument
 
 SUPERSCRIPT = str.maketrans("0123456789+-−", "⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻⁻")
 PAGE_NUMBER = re.compile(r"^(page\s*)?[-–—]?\s*\d+\s*[-–—]?(\s*(of|/)\s*\d+)?$", re.IGNORECASE)
