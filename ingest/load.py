@@ -7,11 +7,14 @@ import re
 import zipfile
 from pathlib import Path
 
+from ingest import contained
+from ingest.contained import ReadLimits
 from ingest.decode import decode
 from ingest.errors import LoadError
 from ingest.pdf import read_pdf
 from ingest.raw import RawDocument, decode_text
 from ingest.tables import markdown_tables, rows_to_text
+from studychat.settings import Settings
 
 __all__ = ["SUPPORTED", "LoadError", "RawDocument", "check_size", "check_type", "decode_text", "load"]
 
@@ -33,14 +36,28 @@ def check_type(path: Path) -> None:
         raise LoadError(f"unsupported file type {suffix or '(none)'}; StudyChat reads {', '.join(sorted(SUPPORTED))}")
 
 
-def load(path: Path, data: bytes, max_bytes: int, tesseract: str = "tesseract") -> RawDocument:
+def load(
+    path: Path, data: bytes, max_bytes: int, tesseract: str = "tesseract", settings: Settings | None = None
+) -> RawDocument:
     """Read one file's bytes by the file's extension; `tesseract` is the OCR program for
-    scanned PDF pages."""
+    scanned PDF pages.
+
+    The bytes are parsed in a separate reading process (`ingest.contained`) that may take at most
+    the `settings`' `read_timeout_seconds` and `read_memory_mb` (without `settings`, their
+    defaults); a file that needs more is refused with a `LoadError` saying which limit.
+    """
     check_type(path)
     check_size(len(data), max_bytes)
-    suffix = path.suffix.lower()
     if not data.strip():
         raise LoadError("file is empty")
+    settings = settings or Settings.model_construct()  # the defaults, not the environment
+    limits = ReadLimits(settings.read_timeout_seconds, settings.read_memory_mb)
+    return contained.read(path.suffix.lower(), data, tesseract, limits)
+
+
+def parse(suffix: str, data: bytes, tesseract: str = "tesseract") -> RawDocument:
+    """The text and metadata of a file's bytes, read in this process by its `suffix` (".pdf").
+    Only for a process that may fail: untrusted bytes go through `load`."""
     if suffix == ".pdf":
         raw = load_pdf(data, tesseract)
     else:

@@ -177,7 +177,7 @@ def discover(paths: Iterable[Path]) -> tuple[list[Path], list[FileResult]]:
 def read_document(path: Path, settings: Settings, data: bytes, doc_id: str, notes: list[str] | None = None) -> Document:
     """Load, clean and describe one file from its bytes; raises `LoadError` with the reason.
     What the user should know about the file (pages read by OCR) is added to `notes`."""
-    raw = load(path, data, max_bytes=settings.max_upload_bytes, tesseract=settings.tesseract)
+    raw = load(path, data, settings.max_upload_bytes, settings.tesseract, settings=settings)
     if notes is not None:
         notes.extend(raw.notes)
     pages = raw.pages  # a PDF's running headers and page numbers are gone already (`ingest.pdf`)

@@ -119,6 +119,20 @@ class Settings(BaseSettings):
     tesseract: str = Field(
         "tesseract", description="OCR program that reads scanned PDF pages (Debian's tesseract-ocr); a name or a path."
     )
+    read_timeout_seconds: float = Field(
+        60.0,
+        gt=0,
+        le=3600,
+        description="Longest time one file may take to be read (parsed, and OCR of its scanned pages) in the "
+        "separate reading process; a file that takes longer is refused and the process stopped.",
+    )
+    read_memory_mb: int = Field(
+        1024,
+        ge=256,
+        le=65536,
+        description="Most memory (address space, in MB) the separate process that reads one file may use; a file "
+        "that needs more is refused.",
+    )
 
     _split_origins = field_validator("allowed_origins", mode="before")(_split_csv)
 
