@@ -12,25 +12,31 @@ abstract and joins words that a PDF draws one by one. On top of it, general rule
 - running headers and footers (short boxes at the top or bottom of a page seen on other pages
   too) are kept once, page numbers ("Page 2 of 3") not at all, and a page that repeats an earlier
   page is stored once;
-- a page with no text but an image is read by OCR (`ingest.ocr`).
+- a page with no text but an image is read by OCR (`ingest.ocr`), unless no OCR engine is
+  installed (then the page is not rendered at all) or the page would render to more than
+  `MAX_OCR_PIXELS` (its size is known before rendering: a 685-byte PDF can claim a page of
+  200 000 x 200 000 points, gigabytes as a bitmap).
 """
 
 from __future__ import annotations
 
 import io
 import logging
+import math
 import re
+import shutil
 import statistics
 from dataclasses import dataclass
 
 from ingest.errors import LoadError
-from ingest.ocr import OcrUnavailable, read_page_image
+from ingest.ocr import RENDER_DPI, OcrUnavailable, read_page_image
 from ingest.raw import RawDocument
 
 SUPERSCRIPT = str.maketrans("0123456789+-−", "⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻⁻")
 PAGE_NUMBER = re.compile(r"^(page\s*)?[-–—]?\s*\d+\s*[-–—]?(\s*(of|/)\s*\d+)?$", re.IGNORECASE)
 MARGIN = 0.1  # share of the page height at the top and bottom where running headers and footers sit
 FURNITURE_WORDS = 15  # a running header or footer is at most this many words
+MAX_OCR_PIXELS = 40_000_000  # an A2 page at 300 dpi is 35 million; a bitmap of 4 bytes a pixel
 JUNK_TITLE = re.compile(r"^(untitled|microsoft (word|powerpoint)\b|.*\.(docx?|pdf|tex|dvi|indd|qxd)$)", re.IGNORECASE)
 
 
@@ -40,6 +46,20 @@ class Box:
 
     text: str
     in_margin: bool
+
+
+@dataclass
+class PageLayout:
+    """One page: its text boxes in reading order, whether it shows an image, and the size in
+    points it would be rendered at for OCR."""
+
+    boxes: list[Box]
+    has_image: bool
+    width: float
+    height: float
+
+    def pixels(self, dpi: float) -> float:
+        return math.ceil(self.width * dpi / 72) * math.ceil(self.height * dpi / 72)
 
 
 def read_pdf(data: bytes, max_pages: int, tesseract: str = "tesseract") -> RawDocument:
@@ -61,7 +81,7 @@ def read_pdf(data: bytes, max_pages: int, tesseract: str = "tesseract") -> RawDo
             raise LoadError(f"PDF has {count} pages, over the {max_pages}-page limit")
         pages = _layout_pages(document, LAParams(), max_pages)
         info = _info(document)
-    except LoadError:
+    except (LoadError, MemoryError):
         raise
     except PDFPasswordIncorrect:
         raise LoadError("PDF is encrypted with a password") from None
@@ -71,17 +91,21 @@ def read_pdf(data: bytes, max_pages: int, tesseract: str = "tesseract") -> RawDo
 
     raw = RawDocument(pages=[], paged=True, scraped=False)
     texts = _drop_furniture(pages)
-    scanned, unread = [], []
+    scanned: list[int] = []
+    unread: dict[str, list[int]] = {}  # why pages were not read by OCR -> those pages
+    no_engine = _missing_ocr_engine(tesseract)
     seen: dict[str, int] = {}
-    for number, (text, (boxes, has_image)) in enumerate(zip(texts, pages, strict=True), start=1):
-        if not text.strip() and has_image:  # nothing but an image (and perhaps a page number)
-            try:
-                text = read_page_image(data, number - 1, tesseract)
-                scanned.append(number)
-            except OcrUnavailable as error:
-                unread.append(number)
-                ocr_reason = str(error)
-        key = " ".join(" ".join(b.text for b in boxes).split()) or " ".join(text.split())
+    for number, (text, page) in enumerate(zip(texts, pages, strict=True), start=1):
+        if not text.strip() and page.has_image:  # nothing but an image (and perhaps a page number)
+            if not (reason := no_engine or _too_large_to_render(page)):
+                try:
+                    text = read_page_image(data, number - 1, tesseract)
+                    scanned.append(number)
+                except OcrUnavailable as error:
+                    reason = str(error)
+            if reason:
+                unread.setdefault(reason, []).append(number)
+        key = " ".join(" ".join(b.text for b in page.boxes).split()) or " ".join(text.split())
         if key and key in seen:
             raw.notes.append(f"page {number} repeats page {seen[key]} and is stored once")
             text = ""
@@ -92,7 +116,10 @@ def read_pdf(data: bytes, max_pages: int, tesseract: str = "tesseract") -> RawDo
     if scanned:
         raw.notes.append(f"read by OCR: {_page_list(scanned)}")
     if unread:
-        message = f"{_page_list(unread)} {'is an image' if len(unread) == 1 else 'are images'} not read: {ocr_reason}"
+        message = "; ".join(
+            f"{_page_list(pages)} {'is an image' if len(pages) == 1 else 'are images'} not read: {reason}"
+            for reason, pages in unread.items()
+        )
         if not any(page.strip() for page in raw.pages):
             raise LoadError(f"scanned PDF with no text layer; {message}")
         raw.notes.append(message)
@@ -104,12 +131,30 @@ def read_pdf(data: bytes, max_pages: int, tesseract: str = "tesseract") -> RawDo
     return raw
 
 
+def _missing_ocr_engine(tesseract: str) -> str:
+    """Why no page can be read by OCR here ("" when the engine is installed): said before any
+    page is rendered, since a render costs memory even when nothing can read it."""
+    if shutil.which(tesseract):
+        return ""
+    return f"no OCR engine ({tesseract!r} not found; install Debian's tesseract-ocr)"
+
+
+def _too_large_to_render(page: PageLayout) -> str:
+    """Why `page` is not rendered for OCR ("" when it may be): a bitmap over `MAX_OCR_PIXELS`."""
+    if page.pixels(RENDER_DPI) <= MAX_OCR_PIXELS:
+        return ""
+    return (
+        f"too large to render for OCR ({page.width:.0f} x {page.height:.0f} points, over "
+        f"{MAX_OCR_PIXELS // 1_000_000} million pixels at {RENDER_DPI} dpi)"
+    )
+
+
 def _page_list(numbers: list[int]) -> str:
     return ("page " if len(numbers) == 1 else "pages ") + ", ".join(map(str, numbers))
 
 
-def _layout_pages(document, laparams, max_pages: int) -> list[tuple[list[Box], bool]]:
-    """Each page's text boxes in reading order, and whether the page shows an image."""
+def _layout_pages(document, laparams, max_pages: int) -> list[PageLayout]:
+    """Each page's text boxes in reading order, whether the page shows an image, and its size."""
     from pdfminer.converter import PDFPageAggregator
     from pdfminer.layout import LTFigure, LTImage, LTTextBox
     from pdfminer.pdfinterp import PDFPageInterpreter, PDFResourceManager
@@ -135,8 +180,21 @@ def _layout_pages(document, laparams, max_pages: int) -> list[tuple[list[Box], b
                     boxes.append(Box(text.strip(), in_margin))
             elif isinstance(element, LTFigure | LTImage):
                 has_image = True
-        pages.append((boxes, has_image))
+        pages.append(PageLayout(boxes, has_image, *_render_size(page)))
     return pages
+
+
+def _render_size(page) -> tuple[float, float]:
+    """The largest width and height in points a renderer may give the page: of its media box and
+    crop box, times its /UserUnit."""
+    from pdfminer.pdftypes import resolve1
+
+    unit = resolve1(page.attrs.get("UserUnit", 1))
+    unit = unit if isinstance(unit, int | float) and unit > 1 else 1
+    boxes = [box for box in (page.mediabox, page.cropbox) if box and len(box) == 4]
+    width = max((abs(box[2] - box[0]) for box in boxes), default=0)
+    height = max((abs(box[3] - box[1]) for box in boxes), default=0)
+    return width * unit, height * unit
 
 
 def _vertical(lines: list[str]) -> bool:
@@ -174,19 +232,19 @@ def _key(text: str) -> str:
     return re.sub(r"\d+", "#", " ".join(text.split()).lower())
 
 
-def _drop_furniture(pages: list[tuple[list[Box], bool]]) -> list[str]:
+def _drop_furniture(pages: list[PageLayout]) -> list[str]:
     """Page texts (boxes as paragraphs) without page numbers and with running headers and footers
     kept only where first seen: a short margin box whose text, numbers aside, is in the margin of
     another page too."""
     counts: dict[str, int] = {}
-    for boxes, _ in pages:
-        for key in {_key(b.text) for b in boxes if b.in_margin and len(b.text.split()) <= FURNITURE_WORDS}:
+    for page in pages:
+        for key in {_key(b.text) for b in page.boxes if b.in_margin and len(b.text.split()) <= FURNITURE_WORDS}:
             counts[key] = counts.get(key, 0) + 1
     kept_once: set[str] = set()
     texts = []
-    for boxes, _ in pages:
+    for page in pages:
         paragraphs = []
-        for box in boxes:
+        for box in page.boxes:
             if box.in_margin and len(box.text.split()) <= FURNITURE_WORDS:
                 if PAGE_NUMBER.match(" ".join(box.text.split())):
                     continue
