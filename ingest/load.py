@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import re
 import zipfile
+import zlib
 from pathlib import Path
 
 from ingest import contained
@@ -21,6 +22,7 @@ __all__ = ["SUPPORTED", "LoadError", "RawDocument", "check_size", "check_type", 
 SUPPORTED = {".txt", ".md", ".markdown", ".html", ".htm", ".pdf", ".docx"}
 MAX_UNZIPPED_BYTES = 200 * 1024 * 1024  # a .docx larger than this when unpacked is refused
 MAX_PDF_PAGES = 2000
+UNZIP_PIECE = 1 << 16  # bytes inflated at a time from a .docx member
 
 
 def check_size(size: int, max_bytes: int) -> None:
@@ -101,6 +103,8 @@ def load_html(data: bytes) -> RawDocument:
         found = trafilatura.bare_extraction(
             visible_html(html), with_metadata=True, include_comments=False, favor_recall=True, output_format="python"
         )
+    except MemoryError:
+        raise
     except Exception as error:  # trafilatura/lxml raise many types on broken markup
         raise LoadError(f"HTML could not be parsed ({type(error).__name__})") from None
     if found is None or not (found.text or "").strip():
@@ -181,16 +185,11 @@ def load_docx(data: bytes) -> RawDocument:
     import docx
 
     try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            unpacked = sum(item.file_size for item in archive.infolist())
-    except zipfile.BadZipFile:
-        raise LoadError("file is not a valid .docx (not a zip archive)") from None
-    if unpacked > MAX_UNZIPPED_BYTES:
-        raise LoadError(f".docx unpacks to {unpacked / 1e6:.0f} MB, over the {MAX_UNZIPPED_BYTES / 1e6:.0f} MB limit")
-    try:
-        document = docx.Document(io.BytesIO(data))
+        document = docx.Document(io.BytesIO(_unpacked_docx(data)))
         headers, footers = _docx_furniture(document)
         body = _docx_blocks(document)
+    except (LoadError, MemoryError):
+        raise
     except Exception as error:  # python-docx raises many types on broken packages
         raise LoadError(f".docx is corrupt or unreadable ({type(error).__name__})") from None
     props = document.core_properties
@@ -200,3 +199,40 @@ def load_docx(data: bytes) -> RawDocument:
         authors=[props.author.strip()] if props.author and props.author.strip() else [],
         scraped=False,
     )
+
+
+def _unpacked_docx(data: bytes) -> bytes:
+    """The .docx as an uncompressed zip, each member inflated a piece at a time and its real bytes
+    counted: the sizes a zip declares can lie, and `zipfile` inflates a whole member at once
+    before checking them (a 250 KB file claiming 1 KB then costs hundreds of megabytes)."""
+    limit = f"over the {MAX_UNZIPPED_BYTES / 1e6:.0f} MB limit"
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            members = archive.infolist()
+            declared = sum(item.file_size for item in members)
+            if declared > MAX_UNZIPPED_BYTES:
+                raise LoadError(f".docx unpacks to {declared / 1e6:.0f} MB, {limit}")
+            out, unpacked = io.BytesIO(), 0
+            with zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as stored:
+                for item in members:
+                    if item.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+                        raise LoadError(f".docx member {item.filename} uses a compression Word never writes")
+                    pieces = []
+                    try:
+                        with archive.open(item) as member:
+                            while piece := member.read(UNZIP_PIECE):
+                                unpacked += len(piece)
+                                if unpacked > MAX_UNZIPPED_BYTES:
+                                    raise LoadError(
+                                        f".docx unpacks to more than {MAX_UNZIPPED_BYTES / 1e6:.0f} MB, {limit}"
+                                    )
+                                pieces.append(piece)
+                    except (zipfile.BadZipFile, zlib.error, EOFError):
+                        raise LoadError(
+                            f".docx is corrupt: {item.filename} does not match the size or checksum its zip "
+                            "header declares"
+                        ) from None
+                    stored.writestr(item.filename, b"".join(pieces))
+    except zipfile.BadZipFile:
+        raise LoadError("file is not a valid .docx (not a zip archive)") from None
+    return out.getvalue()
