@@ -17,8 +17,9 @@ from pathlib import Path
 
 import bombs
 import hostile
+import httpx
 import pytest
-from conftest import PYTHON, ROOT, study_env
+from conftest import PYTHON, ROOT, seeded_app, study_env
 
 from ingest import pipeline
 from studychat.settings import Settings
@@ -76,8 +77,9 @@ def _guarded(work: Callable[[], object]) -> tuple[object, float, int]:
     return outcome["value"], took, peak - started_rss
 
 
-def _readers() -> list[int]:
-    """The pids of this process's reading processes."""
+def _readers(parent: int | None = None) -> list[int]:
+    """The pids of the reading processes of `parent` (this process by default)."""
+    parent = parent or os.getpid()
     found = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -87,7 +89,7 @@ def _readers() -> list[int]:
             command = (entry / "cmdline").read_bytes()
         except (OSError, IndexError, ValueError):
             continue
-        if ppid == os.getpid() and b"ingest.contained" in command:
+        if ppid == parent and b"ingest.contained" in command:
             found.append(int(entry.name))
     return found
 
@@ -203,7 +205,9 @@ def test_stopping_the_ingest_stops_its_reader(tmp_path) -> None:
     corpus.mkdir()
     (corpus / "loop.pdf").write_bytes(bombs.self_referencing_pdf("contents"))
     env = study_env(tmp_path / "db", corpus, STUDYCHAT_READ_TIMEOUT_SECONDS="600")
-    cli = subprocess.Popen([PYTHON, "-m", "ingest"], cwd=ROOT, env=env, stderr=subprocess.DEVNULL)
+    cli = subprocess.Popen(
+        [PYTHON, "-m", "ingest"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     try:
         deadline = time.monotonic() + 120
         reader = None
@@ -214,14 +218,61 @@ def test_stopping_the_ingest_stops_its_reader(tmp_path) -> None:
         time.sleep(1)  # reading (looping) by now
         cli.send_signal(signal.SIGTERM)
         cli.wait(10)
-        deadline = time.monotonic() + 10
-        while Path(f"/proc/{reader}").exists() and _state(reader) != "Z" and time.monotonic() < deadline:
-            time.sleep(0.1)
-        assert not Path(f"/proc/{reader}").exists() or _state(reader) == "Z", "the reader outlived the ingest"
+        assert _gone(reader, 10), "the reader outlived the ingest"
     finally:
         if cli.poll() is None:
             cli.kill()
             cli.wait()
+
+
+@pytest.mark.slow
+def test_the_server_answers_and_stops_while_an_upload_loops(tmp_path) -> None:
+    """A real `python app.py`: while its reader loops on an uploaded PDF, questions are answered;
+    the upload is refused naming the file once the time limit passes; SIGTERM during another such
+    upload stops the server within the time limit, and its reader with it."""
+    seconds = 15
+    loop = bombs.self_referencing_pdf("contents")
+    replies: list[httpx.Response] = []
+
+    def upload(url: str) -> None:
+        files = [("files", ("loop.pdf", loop, "application/pdf"))]
+        try:
+            replies.append(httpx.post(f"{url}/api/documents", files=files, timeout=GUARD_SECONDS))
+        except httpx.HTTPError:
+            pass  # the server stopped while answering
+
+    def reading(app: subprocess.Popen) -> int | None:
+        """The reader spinning on the upload, once it is (None if none is seen in 30 s)."""
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            for pid in _readers(app.pid):
+                if _cpu_seconds(pid) > 0.5:
+                    return pid
+            time.sleep(0.2)
+        return None
+
+    with seeded_app(tmp_path, STUDYCHAT_READ_TIMEOUT_SECONDS=str(seconds)) as (url, app, log):
+        first = threading.Thread(target=upload, args=(url,), daemon=True)
+        first.start()
+        reading(app)
+        answer = httpx.post(f"{url}/api/ask", json={"question": "What disease was treated?"}, timeout=60)
+        assert answer.status_code == 200 and answer.json()["citations"], answer.text
+        first.join(seconds + 60)
+        assert not first.is_alive(), "the upload of a looping PDF never answered"
+        assert replies[0].status_code == 422
+        assert replies[0].json()["detail"] == (
+            f"1 of 1 files could not be read: loop.pdf: took longer than {seconds} s to read; the file may be malformed"
+        )
+
+        second = threading.Thread(target=upload, args=(url,), daemon=True)
+        second.start()
+        reader = reading(app)
+        app.send_signal(signal.SIGTERM)
+        try:
+            app.wait(seconds + 30)
+        except subprocess.TimeoutExpired:
+            raise AssertionError(f"the server still runs {seconds + 30} s after SIGTERM") from None
+        assert reader is None or _gone(reader, 10), "the reader outlived the server"
 
 
 def _children(pid: int) -> list[int]:
@@ -231,8 +282,14 @@ def _children(pid: int) -> list[int]:
         return []
 
 
-def _state(pid: int) -> str:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return "Z"
+def _gone(pid: int, seconds: float) -> bool:
+    """Whether process `pid` has ended (or is a zombie) within `seconds`."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            if Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z":
+                return True
+        except OSError:
+            return True
+        time.sleep(0.1)
+    return False
