@@ -52,7 +52,10 @@ def read(suffix: str, data: bytes, tesseract: str, limits: ReadLimits) -> RawDoc
 
     Raises `LoadError` with the reason for a file that cannot be read or hits a limit.
     """
-    worker = _POOL.take(limits.memory_mb)
+    try:
+        worker = _POOL.take(limits.memory_mb)
+    except OSError as error:
+        raise LoadError(f"no reading process could be started ({error.strerror or error})") from None
     request = json.dumps({"suffix": suffix, "tesseract": tesseract, "seconds": limits.seconds}).encode()
     try:
         reply = worker.ask([request, data], time.monotonic() + limits.seconds)
@@ -61,14 +64,19 @@ def read(suffix: str, data: bytes, tesseract: str, limits: ReadLimits) -> RawDoc
         raise LoadError(f"took longer than {limits.seconds:g} s to read; the file may be malformed") from None
     except EOFError:
         raise LoadError(_death_reason(worker.stop(), limits)) from None
-    answer = json.loads(reply)
+    try:
+        answer = json.loads(reply)
+        document = RawDocument(**answer["document"]) if "document" in answer else None
+    except (ValueError, TypeError, KeyError):
+        worker.stop()
+        raise LoadError("the reading process gave an unreadable answer; the file may be malformed") from None
     if "memory" in answer:
         worker.stop()
         raise LoadError(f"needed more than {limits.memory_mb} MB of memory to read; the file may be malformed")
     _POOL.give_back(worker)
-    if "error" in answer:
-        raise LoadError(answer["error"])
-    return RawDocument(**answer["document"])
+    if document is None:
+        raise LoadError(str(answer.get("error") or "the file could not be read"))
+    return document
 
 
 def _death_reason(returncode: int, limits: ReadLimits) -> str:
@@ -229,13 +237,15 @@ def _limit_cpu(seconds: float) -> None:
     """Allow this file `seconds` of processor time (plus a second) beyond what was used before:
     a backstop for the caller's clock, should the caller itself be stuck."""
     used = resource.getrusage(resource.RUSAGE_SELF)
+    hard = resource.getrlimit(resource.RLIMIT_CPU)[1]
     soft = int(used.ru_utime + used.ru_stime + seconds) + 2
-    resource.setrlimit(resource.RLIMIT_CPU, (soft, resource.getrlimit(resource.RLIMIT_CPU)[1]))
+    resource.setrlimit(resource.RLIMIT_CPU, (soft if hard == resource.RLIM_INFINITY else min(soft, hard), hard))
 
 
 def main(memory_mb: int) -> None:
     """Read files from stdin until it closes, one reply on stdout for each."""
-    limit = memory_mb * MB
+    limit, hard = memory_mb * MB, resource.getrlimit(resource.RLIMIT_AS)[1]
+    limit = limit if hard == resource.RLIM_INFINITY else min(limit, hard)
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     threading.Thread(target=_watch_parent, args=(os.getppid(),), daemon=True).start()
     requests, replies = sys.stdin.buffer, os.fdopen(os.dup(1), "wb")
