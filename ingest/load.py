@@ -229,8 +229,8 @@ def _unpacked_docx(data: bytes) -> bytes:
                                 pieces.append(piece)
                     except (zipfile.BadZipFile, zlib.error, EOFError):
                         raise LoadError(
-                            f".docx is corrupt: {item.filename} does not match the size or checksum its zip "
-                            "header declares"
+                            f".docx is corrupt ({item.filename} does not match the size or checksum its zip "
+                            "header declares)"
                         ) from None
                     stored.writestr(item.filename, b"".join(pieces))
     except zipfile.BadZipFile:

@@ -194,7 +194,7 @@ def test_a_docx_whose_zip_understates_its_size_is_refused(library) -> None:
 
     assert result.status == "skipped"
     assert result.reason == (
-        ".docx is corrupt: word/document.xml does not match the size or checksum its zip header declares"
+        ".docx is corrupt (word/document.xml does not match the size or checksum its zip header declares)"
     )
 
 
