@@ -406,7 +406,7 @@ class EdgeMiddleware:
         origin = headers.get("origin")
 
         if not self.host_allowed(headers.get("host")):
-            message = f"this server does not answer to the host name {host_name(headers.get('host', ''))!r}"
+            message = f"this server does not answer to the host name {host_name(headers.get('host', ''))[:100]!r}"
             await problem(400, message + "; STUDYCHAT_ALLOWED_HOSTS lists those it does")(scope, receive, send)
             return
 

@@ -69,7 +69,10 @@ def test_an_upload_with_a_taken_name_is_refused_until_replace_is_asked(http: htt
         again = http.post("/api/documents", files={"files": ("heron-survey.txt", changed)}, headers=live.auth)
         assert again.status_code == 409 and again.json()["results"][0]["status"] == "exists", again.text
         replaced = http.post(
-            "/api/documents", params={"replace": "true"}, files={"files": ("heron-survey.txt", changed)}, headers=live.auth
+            "/api/documents",
+            params={"replace": "true"},
+            files={"files": ("heron-survey.txt", changed)},
+            headers=live.auth,
         )
         assert replaced.status_code == 201 and replaced.json()["results"][0]["status"] == "updated", replaced.text
         assert (Path(live.settings.corpus) / "heron-survey.txt").read_bytes() == changed

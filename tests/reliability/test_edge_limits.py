@@ -155,6 +155,10 @@ def test_an_oversized_body_gets_413_without_the_server_holding_it(open_server: S
         assert seconds < 5, (path, chunked, seconds)
     status, _, body = open_server.request("POST", "/api/ask", question, {"Content-Type": "application/json"})
     assert status == 200, body
+    # An upload to Gradio's route may be larger, up to the upload limits (20 files of 20 MB), no more.
+    form = {"Content-Type": "multipart/form-data; boundary=b"}
+    status, answer, seconds = send_large(open_server.port, "/gradio_api/upload", 500 * MB, form, False)
+    assert status == 413 and b"20 MB" in answer and seconds < 5, (status, answer[:300], seconds)
 
 
 def test_requests_to_another_host_name_are_refused(open_server: Server) -> None:
@@ -209,7 +213,10 @@ def test_an_upload_without_the_token_is_refused_before_it_is_read(tmp_path: Path
         print(f"no token: {status} in {seconds:.2f}s, server wrote {grew:.1f} MB")
         assert status == 401 and b"token" in answer, answer[:300]
         assert grew < 3, f"the server wrote {grew:.0f} MB of an upload it refused"
-        assert list(server.corpus.rglob(".upload-*")) == [] and {p for p in server.tmp.rglob("*") if p.is_file()} == temporary
+        assert (
+            list(server.corpus.rglob(".upload-*")) == []
+            and {p for p in server.tmp.rglob("*") if p.is_file()} == temporary
+        )
         assert server.documents() == before
         status, _, answer = server.request(
             "DELETE", f"/api/documents/{next(iter(before))}", None, {"Authorization": "Bearer \u00a0".encode("latin-1")}
