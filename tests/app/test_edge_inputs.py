@@ -9,10 +9,10 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import SEED, Live
 from pydantic import ValidationError
 
 from studychat.settings import Settings, describe_error
+from tests.app.conftest import SEED, Live
 from web.services import refuse_change
 
 FEVER = "What side effects did the patients have?"

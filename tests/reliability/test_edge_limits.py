@@ -17,7 +17,8 @@ import uuid
 from pathlib import Path
 
 import pytest
-from conftest import PYTHON, ROOT, free_port, stop, study_env, wait_http
+
+from tests.reliability.conftest import PYTHON, ROOT, free_port, stop, study_env, wait_http
 
 pytestmark = pytest.mark.slow
 
