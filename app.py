@@ -16,8 +16,9 @@ import gradio as gr
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, HTMLResponse
+from pydantic import ValidationError
 
-from studychat.settings import Settings
+from studychat.settings import Settings, describe_error
 from studychat.store import StoreError
 from web.api import EdgeMiddleware, api_router, validation_error
 from web.services import Services
@@ -98,7 +99,11 @@ def main() -> None:
 
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("studychat").setLevel(logging.INFO)
-    settings = Settings()
+    try:
+        settings = Settings()
+    except ValidationError as error:  # a setting a person got wrong: say which and why, no traceback
+        print(f"error: {describe_error(error)}", file=sys.stderr)
+        sys.exit(1)
     if settings.workers > 1:  # one writer and readers on one port (web/workers.py, docs/scaling.md)
         from web.workers import Supervisor
 

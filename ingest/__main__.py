@@ -7,7 +7,9 @@ import sys
 import time
 from pathlib import Path
 
-from studychat.settings import Settings
+from pydantic import ValidationError
+
+from studychat.settings import Settings, describe_error
 from studychat.store import StoreError
 
 
@@ -24,7 +26,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    settings = Settings()
+    try:
+        settings = Settings()
+    except ValidationError as error:
+        print(f"error: {describe_error(error)}", file=sys.stderr)
+        return 2
     try:
         return run(args, settings)
     except StoreError as error:

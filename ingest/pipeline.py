@@ -25,6 +25,9 @@ from studychat.settings import Settings
 from studychat.store import Store
 
 GROUP_CHUNKS = 512  # chunks embedded together across documents; a crash costs at most one group
+# A saved upload's name in bytes: file systems allow 255 (ext4, xfs, btrfs); the rest leaves room.
+MAX_NAME_BYTES = 200
+REPLACE_HINT = "upload it again with replace"  # how to replace; the API and the UI pass their own words
 
 
 @dataclass
@@ -145,8 +148,14 @@ def safe_filename(name: str) -> str:
     stem, dot, ext = base.rpartition(".")
     if not dot:
         stem, ext = base, ""
-    stem = stem[:100] or "upload"
-    return f"{stem}.{ext.lower()}" if ext else stem
+    ext = shorten(ext.lower(), 16)
+    stem = shorten(stem[:100], MAX_NAME_BYTES - 1 - len(ext.encode())).strip(" .") or "upload"
+    return f"{stem}.{ext}" if ext else stem
+
+
+def shorten(text: str, max_bytes: int) -> str:
+    """`text` cut to at most `max_bytes` bytes of UTF-8, at a character boundary."""
+    return text.encode("utf-8")[:max_bytes].decode("utf-8", "ignore")
 
 
 def discover(paths: Iterable[Path]) -> tuple[list[Path], list[FileResult]]:
@@ -315,9 +324,9 @@ def _store_groups(
     return embedded, results
 
 
-def add_upload(store: Store, settings: Settings, filename: str, data: bytes) -> FileResult:
+def add_upload(store: Store, settings: Settings, filename: str, data: bytes, *, replace: bool = False) -> FileResult:
     """`add_uploads` of one file."""
-    return add_uploads(store, settings, [(filename, data)])[0]
+    return add_uploads(store, settings, [(filename, data)], replace=replace)[0]
 
 
 def add_uploads(
@@ -325,12 +334,18 @@ def add_uploads(
     settings: Settings,
     uploads: list[tuple[str, bytes]],
     progress: Callable[[Progress], None] | None = None,
+    *,
+    replace: bool = False,
+    replace_hint: str = REPLACE_HINT,
 ) -> list[FileResult]:
     """Check uploaded files (name, bytes), save the readable ones into the corpus folder and index
     them together; one result per upload, in order. `progress` as for `ingest_paths`.
 
     Each file is read before it is saved, so a bad upload neither lands in the corpus nor
     replaces a good file of the same name; of two uploads with the same name, the last is kept.
+    A file whose name is taken (a document in the index, or a file in the corpus folder) replaces
+    it only with `replace`; otherwise its result is "exists", with a reason that ends in
+    `replace_hint` (how the caller's user asks to replace). The same content again is "unchanged".
     """
     state = Progress(files=len(uploads))
     tell = progress or (lambda _: None)
@@ -353,10 +368,16 @@ def add_uploads(
         if known and known.content_hash == document.content_hash:
             results[i] = FileResult(name, "unchanged", doc_id, known.title, known.chunks)
             continue
-        target.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=target.parent, prefix=".upload-", delete=False) as handle:
-            handle.write(data)
-        os.replace(handle.name, target)
+        if not replace and doc_id not in todo and (known or target.exists()):
+            what = f"a document “{known.title}”" if known else "a file"
+            reason = f"{what} with this name is already in the index; to replace it, {replace_hint}"
+            results[i] = FileResult(name, "exists", doc_id, known.title if known else "", reason=reason)
+            continue
+        try:
+            save(target, data)
+        except OSError as error:
+            results[i] = FileResult(name, "skipped", doc_id, reason=f"could not be saved: {_reason(error)}")
+            continue
         if doc_id in todo:  # the same name twice: the earlier file is replaced, as on disk
             earlier = todo.pop(doc_id)[0]
             results[earlier] = FileResult(name, "skipped", doc_id, reason="replaced by a later file of the same name")
@@ -371,6 +392,20 @@ def add_uploads(
     state.stage, state.current = "done", []
     tell(state)
     return [r for r in results if r is not None]
+
+
+def save(target: Path, data: bytes) -> None:
+    """Write `data` to `target` at once (a temporary file renamed over it); on any failure the
+    temporary file is removed and `target` is as it was."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    handle = tempfile.NamedTemporaryFile(dir=target.parent, prefix=".upload-", delete=False)
+    try:
+        with handle:
+            handle.write(data)
+        os.replace(handle.name, target)
+    except BaseException:
+        Path(handle.name).unlink(missing_ok=True)
+        raise
 
 
 def remove(store: Store, document_id: str, delete_file: bool = False) -> FileResult:

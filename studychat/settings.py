@@ -5,10 +5,11 @@ Nothing else in the code reads the environment: build a `Settings` at start and 
 
 from __future__ import annotations
 
+import unicodedata
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
@@ -18,6 +19,22 @@ def _split_csv(value: object) -> object:
     if isinstance(value, str):
         return [item.strip() for item in value.split(",") if item.strip()]
     return value
+
+
+def _invisible(char: str) -> bool:
+    """A character that shows nothing: any Unicode space, a control or a format character (e.g. the
+    no-break space, the zero-width space, the byte-order mark)."""
+    return char.isspace() or unicodedata.category(char) in ("Zs", "Zl", "Zp", "Cc", "Cf")
+
+
+def describe_error(error: ValidationError) -> str:
+    """A settings error as lines a person reads at start: the variable and the reason, no traceback."""
+    lines = []
+    for item in error.errors():
+        name = ".".join(str(part) for part in item.get("loc", ()))
+        reason = str(item.get("msg", "invalid")).removeprefix("Value error, ")
+        lines.append(f"STUDYCHAT_{name.upper()}: {reason}" if name else reason)
+    return "\n".join(lines)
 
 
 class Settings(BaseSettings):
@@ -109,6 +126,12 @@ class Settings(BaseSettings):
     allowed_origins: Annotated[list[str], NoDecode] = Field(
         ["*"], description="Comma-separated origins that may embed the widget and call the API (`*` for any)."
     )
+    allowed_hosts: Annotated[list[str], NoDecode] | None = Field(
+        None,
+        description="Comma-separated host names a request may be addressed to (its `Host` header, any port; "
+        "`.example.org` also allows its subdomains; `*` for any); other requests get 400, which stops "
+        "DNS-rebinding pages. Unset: on loopback, localhost, 127.0.0.1, [::1] and `host`; otherwise `*`.",
+    )
 
     # Limits
     max_question_chars: int = Field(2000, ge=1, description="Longest question accepted.")
@@ -134,7 +157,26 @@ class Settings(BaseSettings):
         "that needs more is refused.",
     )
 
-    _split_origins = field_validator("allowed_origins", mode="before")(_split_csv)
+    _split_origins = field_validator("allowed_origins", "allowed_hosts", mode="before")(_split_csv)
+
+    @field_validator("admin_token")
+    @classmethod
+    def _token_not_blank(cls, token: SecretStr | None) -> SecretStr | None:
+        # An empty token would match an empty or blank Authorization header: refuse it at start.
+        if token is None:
+            return None
+        value = token.get_secret_value()
+        if all(_invisible(char) for char in value):
+            raise ValueError(
+                "is set but blank (empty, or only spaces or invisible characters); set a real token "
+                "(e.g. `python -c 'import secrets; print(secrets.token_urlsafe())'`) or unset the variable"
+            )
+        if _invisible(value[0]) or _invisible(value[-1]):
+            raise ValueError(
+                "starts or ends with a space or an invisible character, which an Authorization header "
+                "cannot carry; remove it"
+            )
+        return token
 
     @model_validator(mode="after")
     def _int8_needs_onnx(self) -> Settings:
@@ -152,6 +194,24 @@ class Settings(BaseSettings):
     @property
     def on_loopback(self) -> bool:
         return self.host in LOOPBACK_HOSTS or self.host.startswith("127.")
+
+    @property
+    def hosts(self) -> list[str]:
+        """The host names requests may be addressed to, lower case without port (see `allowed_hosts`)."""
+        if self.allowed_hosts is not None:
+            return [host.lower() for host in self.allowed_hosts]
+        if not self.on_loopback:
+            return ["*"]
+        own = f"[{self.host}]" if ":" in self.host else self.host  # an IPv6 address, as a Host header writes it
+        return sorted({"localhost", "127.0.0.1", "[::1]", own.lower()})
+
+    @property
+    def max_ask_bytes(self) -> int:
+        """Largest request body a question needs: the question and history limits at 12 bytes a
+        character (an escaped astral character in JSON, `\\ud83d\\ude00`), per-message overhead and
+        64 KiB for the rest (document ids)."""
+        chars = self.max_question_chars + self.max_history_chars
+        return 12 * chars + 512 * self.max_history_messages + 64 * 1024
 
     @property
     def changes_allowed_without_token(self) -> bool:

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, File, Header, HTTPException, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Header, HTTPException, Query, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
@@ -85,6 +86,11 @@ class Health(BaseModel):
 def validate_question(request: AskRequest, settings: Settings) -> tuple[str, list[dict]]:
     """The question and history, or a 422 that says what is wrong."""
     question = request.question.strip()
+    unreadable = [where for where, text in texts_of(request) if not is_text(text)]
+    if unreadable:
+        raise HTTPException(
+            422, f"{', '.join(unreadable)}: contains a lone surrogate (such as \\ud800), which is not text"
+        )
     if not question:
         raise HTTPException(422, "question is empty")
     if len(question) > settings.max_question_chars:
@@ -98,6 +104,24 @@ def validate_question(request: AskRequest, settings: Settings) -> tuple[str, lis
     if size > settings.max_history_chars:
         raise HTTPException(422, f"history is {size} characters long; the limit is {settings.max_history_chars}")
     return question, history
+
+
+def texts_of(request: AskRequest) -> Iterator[tuple[str, str]]:
+    """(field, text) of every string a question request carries."""
+    yield "question", request.question
+    for n, message in enumerate(request.history):
+        yield f"history[{n}].content", message.content
+    for n, document_id in enumerate(request.document_ids or []):
+        yield f"document_ids[{n}]", document_id
+
+
+def is_text(text: str) -> bool:
+    """False for a string with a lone surrogate (JSON allows "\\ud800"; UTF-8 cannot carry it)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def scope_of(request: AskRequest, services: Services) -> dict:
@@ -194,10 +218,7 @@ def add_change_routes(router: APIRouter, services: Services) -> None:
     settings = services.settings
 
     def may_change(authorization: Annotated[str | None, Header(description="Bearer <admin token>")] = None):
-        token = None
-        if authorization and authorization.lower().startswith("bearer "):
-            token = authorization[7:]
-        reason = refuse_change(settings, token)
+        reason = refuse_change(settings, bearer_token(authorization))
         if reason:
             raise HTTPException(401, reason, headers={"WWW-Authenticate": "Bearer"})
 
@@ -206,11 +227,23 @@ def add_change_routes(router: APIRouter, services: Services) -> None:
         tags=["documents"],
         status_code=201,
         dependencies=[Depends(may_change)],
-        responses={401: {}, 413: {}, 415: {}, 422: {"description": "a file could not be read; per-file reasons"}},
+        responses={
+            401: {},
+            409: {"description": "every file has the name of a document already there"},
+            413: {},
+            415: {},
+            422: {"description": "a file could not be read; per-file reasons"},
+        },
     )
-    async def add_documents(files: Annotated[list[UploadFile], File(description="One or more documents")]):
-        """Add or replace documents (.txt .md .html .pdf .docx). Needs `Authorization: Bearer <token>`
-        when STUDYCHAT_ADMIN_TOKEN is set. Answers with what happened to each file."""
+    async def add_documents(
+        files: Annotated[list[UploadFile], File(description="One or more documents")],
+        replace: Annotated[
+            bool, Query(description="Replace documents that have the same name; without it such a file is refused.")
+        ] = False,
+    ):
+        """Add documents (.txt .md .html .pdf .docx), or replace them with `?replace=true`. Needs
+        `Authorization: Bearer <token>` when STUDYCHAT_ADMIN_TOKEN is set. Answers with what happened to
+        each file; 409 when every file has the name of a document already there (status "exists")."""
         if len(files) > settings.max_files_per_request:
             return problem(413, f"{len(files)} files in one request; the limit is {settings.max_files_per_request}")
         received, too_big, unsupported = [], [], []
@@ -235,7 +268,12 @@ def add_change_routes(router: APIRouter, services: Services) -> None:
             kinds = ", ".join(sorted(SUPPORTED))
             return problem(415, f"cannot read {describe(unsupported)}; StudyChat reads {kinds}", unsupported)
         try:
-            stored = await run_in_threadpool(add_uploads, services.store, settings, received)
+            stored = await run_in_threadpool(
+                partial(add_uploads, replace=replace, replace_hint="send it again with ?replace=true"),
+                services.store,
+                settings,
+                received,
+            )
         except StoreError as error:
             return problem(503, user_message(error), [])
         results = []
@@ -246,6 +284,9 @@ def add_change_routes(router: APIRouter, services: Services) -> None:
         if skipped:
             message = f"{len(skipped)} of {len(results)} files could not be read: {describe(skipped)}"
             return problem(422, message, results)
+        exists = [r for r in results if r["status"] == "exists"]
+        if exists and not any(r["status"] in ("added", "updated") for r in results):
+            return problem(409, f"already in the index: {describe(exists)}", results)
         return {"results": results}
 
     @router.delete(
@@ -263,7 +304,7 @@ def add_change_routes(router: APIRouter, services: Services) -> None:
         if result.status != "removed":
             raise HTTPException(404, result.reason)
         log.info("removed %s", document_id)
-        return {"result": result.to_dict()}
+        return {"result": {**result.to_dict(), "path": Path(result.path).name}}
 
 
 def public_record(record: dict) -> dict:
@@ -297,13 +338,26 @@ async def validation_error(request: Request, error: RequestValidationError) -> J
     return JSONResponse({"detail": "; ".join(words), "errors": jsonable_encoder(errors)}, status_code=422)
 
 
+class BodyTooLarge(HTTPException):
+    """A request body passed its bound while it was read (an HTTPException, so that FastAPI's body
+    parsing passes it on instead of answering 400)."""
+
+    def __init__(self, detail: str):
+        super().__init__(413, detail)
+
+
 class EdgeMiddleware:
     """Rules for every request before it reaches a route.
 
+    - A request addressed to a host name that is not allowed (`Settings.hosts`) gets 400, as Django's
+      ALLOWED_HOSTS: a DNS-rebinding page reaches a loopback server under its own host name.
+    - Every body is bounded before it is read: by its `Content-Length`, and by counting the bytes of
+      a chunked body as they arrive (413 as soon as the bound is passed). Uploads may be as large as
+      the upload limits; a question, its history, and the UI's events need far less.
+    - A document change is refused before its body is read: from another site (`Origin`; a form post
+      needs no preflight), without the admin token, or on a read-only server.
     - CORS headers only on the asking endpoints (`/api/ask*`, `/healthz`), for the allowed origins,
       methods GET and POST: a widget on another site may ask, but never change documents.
-    - A document change whose `Origin` is another site is refused (a form post needs no preflight).
-    - An upload whose declared size is over the limit is refused before it is read.
     - `frame-ancestors` from the allowed origins on pages (the UI and /embed).
     """
 
@@ -312,12 +366,36 @@ class EdgeMiddleware:
         self.settings = settings
         self.origins = settings.allowed_origins
         self.any_origin = "*" in self.origins
+        self.hosts = settings.hosts
+        self.any_host = "*" in self.hosts
         self.upload_limit = settings.max_upload_bytes * settings.max_files_per_request + 1024 * 1024
+        self.ask_limit = settings.max_ask_bytes
+        # The UI's events carry the whole visible conversation (the Chatbot's value), which grows
+        # past the history a question takes, so they get a few times the bound of a question.
+        self.event_limit = 4 * settings.max_ask_bytes
         ancestors = "*" if self.any_origin else " ".join(["'self'", *self.origins])
         self.frame_policy = f"frame-ancestors {ancestors}"
 
     def origin_allowed(self, origin: str) -> bool:
         return self.any_origin or origin in self.origins
+
+    def host_allowed(self, host: str | None) -> bool:
+        if self.any_host or host is None:  # no Host header (HTTP/1.0): addressed to this server itself
+            return True
+        name = host_name(host)
+        return any(name == allowed or (allowed.startswith(".") and name.endswith(allowed)) for allowed in self.hosts)
+
+    def body_limit(self, path: str, method: str) -> tuple[int, str]:
+        """The largest body this request may send, and what the 413 says."""
+        if (path == "/api/documents" and method == "POST") or path.startswith("/gradio_api/upload"):
+            mb = self.settings.max_upload_mb
+            return self.upload_limit, f"upload too large; each file may be {mb:g} MB"
+        if path.startswith("/api/ask"):
+            return self.ask_limit, (
+                f"request body over {self.ask_limit // 1024} KB; a question may have "
+                f"{self.settings.max_question_chars} characters and its history {self.settings.max_history_chars}"
+            )
+        return self.event_limit, f"request body over {self.event_limit // 1024} KB"
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -327,16 +405,27 @@ class EdgeMiddleware:
         headers = Headers(scope=scope)
         origin = headers.get("origin")
 
+        if not self.host_allowed(headers.get("host")):
+            message = f"this server does not answer to the host name {host_name(headers.get('host', ''))[:100]!r}"
+            await problem(400, message + "; STUDYCHAT_ALLOWED_HOSTS lists those it does")(scope, receive, send)
+            return
+
         if path.startswith("/api/documents") and method not in ("GET", "HEAD", "OPTIONS"):
             if origin and origin != own_origin(scope, headers):
                 await problem(403, "documents cannot be changed from another site")(scope, receive, send)
                 return
-            length = headers.get("content-length")
-            if length and length.isdigit() and int(length) > self.upload_limit:
-                await problem(413, f"upload too large; each file may be {self.settings.max_upload_mb:g} MB")(
-                    scope, receive, send
-                )
+            reason = refuse_change(self.settings, bearer_token(headers.get("authorization")))
+            if reason:  # before the body is read: an upload without the token is never stored, even briefly
+                response = problem(401, reason)
+                response.headers["WWW-Authenticate"] = "Bearer"
+                await response(scope, receive, send)
                 return
+
+        limit, too_large = self.body_limit(path, method)
+        length = headers.get("content-length")
+        if length and length.strip().isdigit() and int(length) > limit:
+            await problem(413, too_large)(scope, receive, send)
+            return
 
         cors = path.startswith("/api/ask") or path == "/healthz"
         if cors and origin and method == "OPTIONS" and "access-control-request-method" in headers:
@@ -356,9 +445,26 @@ class EdgeMiddleware:
             return
 
         page = not (path.startswith(("/api/", "/gradio_api/", "/healthz", "/widget.js", "/docs", "/openapi")))
+        received = 0
+        over = False  # the body passed its bound: whatever the app answers, the client gets the 413
+        started = False
+
+        async def bounded_receive() -> Message:
+            nonlocal received, over
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    over = True
+                    raise BodyTooLarge(too_large)
+            return message
 
         async def send_with_headers(message: Message) -> None:
+            nonlocal started
+            if over and not started:
+                return  # the app's own answer to the cut-off body; the 413 is sent instead
             if message["type"] == "http.response.start":
+                started = True
                 out = MutableHeaders(scope=message)
                 if cors and origin and self.origin_allowed(origin):
                     out["Access-Control-Allow-Origin"] = "*" if self.any_origin else origin
@@ -368,7 +474,28 @@ class EdgeMiddleware:
                 out.setdefault("X-Content-Type-Options", "nosniff")
             await send(message)
 
-        await self.app(scope, receive, send_with_headers)
+        try:
+            await self.app(scope, bounded_receive, send_with_headers)
+        except Exception:
+            if not over:
+                raise
+        if over and not started:
+            await problem(413, too_large)(scope, receive, send)
+
+
+def host_name(host: str) -> str:
+    """The host name of a `Host` header, lower case, without the port ("[::1]:7860" -> "[::1]")."""
+    host = host.strip().lower()
+    if host.startswith("["):
+        return host[: host.find("]") + 1] if "]" in host else host
+    return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+
+
+def bearer_token(authorization: str | None) -> str | None:
+    """The token of an `Authorization: Bearer <token>` header, or None."""
+    if authorization and authorization[:7].lower() == "bearer ":
+        return authorization[7:]
+    return None
 
 
 def own_origin(scope: Scope, headers: Headers) -> str:

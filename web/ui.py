@@ -22,6 +22,7 @@ EXAMPLES = [
 ]
 UPLOAD_TYPES = sorted(SUPPORTED)
 WEB = Path(__file__).resolve().parent
+REPLACE_LABEL = "Replace documents with the same name"
 
 # [n] markers are links; this opens the answer's sources and brings the cited passage into view.
 HEAD = """<script>
@@ -151,7 +152,7 @@ def build_ui(services: Services) -> gr.Blocks:
         """The per-file results and the refreshed document list, as the tab's outputs."""
         return render.results_html(results), *documents_view()
 
-    def upload(files: list[str] | None, token: str, progress=gr.Progress()):  # noqa: B008 (how Gradio asks for progress)
+    def upload(files: list[str] | None, token: str, replace: bool = False, progress=gr.Progress()):  # noqa: B008 (how Gradio asks for progress)
         reason = refuse_change(settings, token)
         if reason:
             return shown([{"path": "", "status": "refused", "reason": reason}])
@@ -164,7 +165,12 @@ def build_ui(services: Services) -> gr.Blocks:
             results = [
                 r.to_dict()
                 for r in add_uploads(
-                    services.store, settings, uploads, lambda state: progress(state.fraction(), desc=state.describe())
+                    services.store,
+                    settings,
+                    uploads,
+                    lambda state: progress(state.fraction(), desc=state.describe()),
+                    replace=bool(replace),
+                    replace_hint=f"tick “{REPLACE_LABEL}” and add it again",
                 )
             ]
         except StoreError as error:
@@ -237,7 +243,11 @@ def build_ui(services: Services) -> gr.Blocks:
                         file_types=UPLOAD_TYPES,
                         elem_id="upload",
                     )
-                    upload_button = gr.Button("Add to the index", variant="primary", elem_id="upload-button")
+                    with gr.Row(equal_height=True):
+                        upload_button = gr.Button(
+                            "Add to the index", variant="primary", scale=3, elem_id="upload-button"
+                        )
+                        replace = gr.Checkbox(label=REPLACE_LABEL, value=False, scale=2, elem_id="replace")
                     with gr.Row(equal_height=True):
                         chosen = gr.Dropdown(label="Document to delete", choices=[], scale=4, elem_id="delete-choice")
                         delete_button = gr.Button("Delete", variant="stop", scale=1, elem_id="delete-button")
@@ -252,7 +262,7 @@ def build_ui(services: Services) -> gr.Blocks:
             api_visibility="undocumented",
         )
         clear_button.click(clear, outputs=[chatbot, sources, turns, question], api_visibility="private")
-        upload_button.click(upload, [files, token], [results, table, chosen], api_visibility="private").then(
+        upload_button.click(upload, [files, token, replace], [results, table, chosen], api_visibility="private").then(
             lambda: None, outputs=files, api_visibility="private"
         )
         delete_button.click(delete, [chosen, token], [results, table, chosen], api_visibility="private")

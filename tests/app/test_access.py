@@ -20,7 +20,8 @@ def client_for(tmp_path: Path, embedder, **fields) -> TestClient:
     (tmp_path / "corpus").mkdir()
     settings = Settings(corpus=tmp_path / "corpus", db=tmp_path / "db", _env_file=None, **fields)
     services = Services.start(settings, embedder=embedder, say=lambda _: None)
-    return TestClient(build_app(settings, services))
+    # Addressed as a browser on this machine addresses it (TestClient's own "testserver" is not an allowed host)
+    return TestClient(build_app(settings, services), base_url="http://127.0.0.1")
 
 
 def test_loopback_without_token_allows_changes(tmp_path, embedder):
