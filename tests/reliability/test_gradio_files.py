@@ -233,3 +233,17 @@ def test_a_lone_surrogate_in_a_question_gets_a_clear_message(token_server: Serve
     assert "not valid text" in (completed(said)["output"]["error"] or "")
     assert "Traceback" not in said
     assert "Traceback" not in token_server.log.read_text()[log_before:]
+
+
+def test_gradio_upload_is_open_on_loopback_and_deleted_at_shutdown(tmp_path):
+    """No token on a loopback server: Gradio's upload route works; Gradio's copies do not outlive
+    the server (and are deleted hourly once an hour old while it runs)."""
+    uploads = tmp_path / "gradio-uploads"
+    uploads.mkdir()
+    with seeded_app(tmp_path, GRADIO_TEMP_DIR=str(uploads)) as (url, _, _):
+        files = {"files": ("notes.txt", b"The heron study counted forty herons.", "text/plain")}
+        reply = httpx.post(f"{url}/gradio_api/upload", files=files, timeout=30)
+        assert reply.status_code == 200, reply.text
+        stored = Path(reply.json()[0])
+        assert stored.is_file() and stored.is_relative_to(uploads)
+    assert not stored.exists()
