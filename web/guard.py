@@ -139,9 +139,11 @@ class GradioGuard:
         return None
 
     async def check_files(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Read a JSON body, refuse it when it names a file outside the upload folder, else pass it on."""
-        if "json" not in Headers(scope=scope).get("content-type", ""):
-            await self.app(scope, receive, send)
+        """Read a body, refuse it when, as JSON, it names a file outside the upload folder, else pass it
+        on, whatever type it declares (FastAPI reads "+json" types, and with strict_content_type=False
+        an undeclared body, as JSON)."""
+        if Headers(scope=scope).get("content-type", "").startswith("multipart/"):
+            await self.app(scope, receive, send)  # only the upload route reads files, and it is guarded
             return
         body, more = b"", True
         while more:
@@ -156,7 +158,7 @@ class GradioGuard:
         try:
             stray = stray_file(json.loads(body), self.folder)
         except ValueError:
-            stray = None  # not JSON: Gradio refuses it on its own
+            stray = None  # not JSON: no route reads it as an event's data
         if stray:
             client = (scope.get("client") or ("?",))[0]
             log.warning(

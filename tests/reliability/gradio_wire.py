@@ -24,9 +24,12 @@ def file_data(path: str) -> dict:
     return {"path": path, "meta": {"_type": "gradio.FileData"}}
 
 
-def send_event(url: str, event: dict, data: list, timeout: float = 120) -> tuple[int, str]:
-    """Send `data` to the event (its config entry) as its inputs; (the join's status, everything the
-    server said: the join's reply and, when it was accepted, every message up to the last)."""
+def send_event(
+    url: str, event: dict, data: list, timeout: float = 120, content_type: str | None = "application/json"
+) -> tuple[int, str]:
+    """Send `data` to the event (its config entry) as its inputs, as JSON declared `content_type`
+    (none when None); (the join's status, everything the server said: the join's reply and, when
+    it was accepted, every message up to the last)."""
     session = uuid.uuid4().hex
     trigger = event["targets"][0][0] if event.get("targets") else None
     body = {"data": data, "fn_index": event["id"], "trigger_id": trigger, "session_hash": session, "event_data": None}
@@ -34,7 +37,7 @@ def send_event(url: str, event: dict, data: list, timeout: float = 120) -> tuple
     joined = httpx.post(
         f"{url}/gradio_api/queue/join",
         content=json.dumps(body).encode(),
-        headers={"Content-Type": "application/json"},
+        headers={"Content-Type": content_type} if content_type else {},
         timeout=timeout,
     )
     said = joined.text

@@ -157,6 +157,9 @@ def test_upload_event_with_a_server_path_indexes_nothing_and_says_why(token_serv
     upload = next(e for e in app["dependencies"] if e.get("api_name") == "upload")
     before = token_server.documents()
     for path in server_files(token_server)[2:]:  # the .txt secret, by path, traversal and symlink
+        for declared in ("application/json", None, "text/plain"):  # whatever type is declared
+            status, said = send_event(token_server.url, upload, [[file_data(path)], TOKEN], content_type=declared)
+            assert status in (403, 422), said
         status, said = send_event(token_server.url, upload, [[file_data(path)], TOKEN])
         assert status == 403, said
         assert "only files uploaded through this page" in json.loads(said)["detail"]
