@@ -21,6 +21,7 @@ from pydantic import ValidationError
 from studychat.settings import Settings, describe_error
 from studychat.store import StoreError
 from web.api import EdgeMiddleware, api_router, validation_error
+from web.guard import guard_gradio
 from web.services import Services
 from web.ui import HEAD, build_ui
 
@@ -77,9 +78,10 @@ def build_app(settings: Settings, services: Services | None = None) -> FastAPI:
 
         app.mount("/", WriterProxy(services.writer_url))
         return app
-    return gr.mount_gradio_app(
+    ui = build_ui(services)
+    gr.mount_gradio_app(
         app,
-        build_ui(services),
+        ui,
         path="/",
         theme=gr.themes.Soft(
             primary_hue="indigo", secondary_hue="slate", font=("ui-sans-serif", "system-ui", "sans-serif")
@@ -92,6 +94,8 @@ def build_app(settings: Settings, services: Services | None = None) -> FastAPI:
         server_name=settings.host,
         server_port=settings.port,
     )
+    guard_gradio(app, ui, settings)  # files only from Gradio's upload folder; uploads need the token
+    return app
 
 
 def main() -> None:

@@ -11,6 +11,7 @@ from ingest.pipeline import add_uploads, remove
 from studychat.schema import Answer
 from studychat.store import StoreError
 from web import render
+from web.guard import UNLOCK_PATH, uploaded_here
 from web.scope import UnknownDocuments, searched
 from web.services import Services, access_note, change_policy, log, refuse_change, user_message
 
@@ -21,6 +22,11 @@ EXAMPLES = [
     "Who published the clinical research paper?",
 ]
 UPLOAD_TYPES = sorted(SUPPORTED)
+# Gradio's copies of uploaded files are deleted hourly once an hour old (and all at shutdown):
+# by then they are indexed, or abandoned.
+DELETE_CACHE = (3600, 3600)
+NOT_TEXT = "holds a character that is not valid text (a lone surrogate such as \\ud800); retype it and ask again."
+NOT_UPLOADED = "not a file uploaded through this page"
 WEB = Path(__file__).resolve().parent
 REPLACE_LABEL = "Replace documents with the same name"
 
@@ -39,6 +45,20 @@ document.addEventListener("click", function (event) {
   card.classList.remove("sc-flash"); void card.offsetWidth; card.classList.add("sc-flash");
 }, true);
 </script>"""
+
+
+# Asks for the cookie that lets this browser use Gradio's upload route (web/guard.py) before the
+# server shows the file picker; the cookie is HttpOnly, so the page never holds it.
+UNLOCK_JS = f"""async (token) => {{
+  await fetch("{UNLOCK_PATH.lstrip("/")}", {{method: "POST", credentials: "same-origin",
+    headers: {{"Content-Type": "application/json"}}, body: JSON.stringify({{token: token}})}}).catch(() => null);
+  return token;
+}}"""
+
+
+def valid_text(text: str) -> str:
+    """`text` with what UTF-8 cannot encode (lone surrogates) replaced by "?"."""
+    return text.encode("utf-8", "replace").decode("utf-8")
 
 
 def history_of(turns: list[dict], limit: int) -> list[dict]:
@@ -66,16 +86,19 @@ def build_ui(services: Services) -> gr.Blocks:
 
     def respond(message: str, chat: list[dict], turns: list[dict], chosen: list[str] | None = None):
         """Stream an answer, from the chosen documents (all when none are chosen), into the chat,
-        then fill the sources panel."""
+        then fill the sources panel. `chat` is the session's displayed messages, kept on the server
+        (a gr.State): the Chatbot is only shown, never read back from the browser."""
         message = (message or "").strip()
         chat = list(chat or [])
         turns = list(turns or [])
         if not message:
-            yield chat, gr.skip(), turns, ""
+            yield chat, gr.skip(), turns, "", chat
             return
-        chat.append({"role": "user", "content": render.plain(message)})
+        chat.append({"role": "user", "content": render.plain(valid_text(message))})
         note, scope = "", None
-        if len(message) > settings.max_question_chars:
+        if valid_text(message) != message:
+            note = f"This question {NOT_TEXT}"
+        elif len(message) > settings.max_question_chars:
             note = f"Questions are limited to {settings.max_question_chars} characters; this one has {len(message)}."
         else:
             try:
@@ -89,12 +112,12 @@ def build_ui(services: Services) -> gr.Blocks:
                 note = user_message(error)
         if note:
             chat.append({"role": "assistant", "content": render.plain(note)})
-            yield chat, gr.skip(), turns, ""
+            yield chat, gr.skip(), turns, "", chat
             return
         document_ids = [d["id"] for d in scope["documents"]] or None
         turn = len(turns) + 1
         chat.append({"role": "assistant", "content": "Searching the documents ..."})
-        yield chat, gr.skip(), turns, ""
+        yield chat, gr.skip(), turns, "", chat
         text, answer = "", None
         try:
             for piece in services.chain.stream(message, history_of(turns, settings.max_history_messages), document_ids):
@@ -103,29 +126,31 @@ def build_ui(services: Services) -> gr.Blocks:
                     break
                 text += piece
                 chat[-1] = {"role": "assistant", "content": render.answer_markdown(text, turn)}
-                yield chat, gr.skip(), turns, ""
+                yield chat, gr.skip(), turns, "", chat
         except Exception as error:  # shown as a sentence, never as a traceback
             chat[-1] = {"role": "assistant", "content": render.plain(user_message(error))}
-            yield chat, gr.skip(), turns, ""
+            yield chat, gr.skip(), turns, "", chat
             return
         if answer is None:
             return
         turns.append({"question": message, "answer": answer.to_dict(), "searched": scope})
         known = {c.n for c in answer.citations}
         chat[-1] = {"role": "assistant", "content": render.answer_markdown(answer.text, turn, known)}
-        yield chat, render.sources_html(turns), turns, ""
+        yield chat, render.sources_html(turns), turns, "", chat
 
     def clear():
-        return [], render.sources_html([]), [], ""
+        return [], render.sources_html([]), [], "", []
 
     def ask(question: str, history: list[dict] | None = None, document_ids: list[str] | None = None) -> dict:
         """Answer a question (with the conversation so far as {"role", "content"} messages) from the
         documents with these ids (all when none). Returns the same JSON as POST /api/ask."""
         question = (question or "").strip()
+        if valid_text(question) != question:
+            raise gr.Error(f"question: {NOT_TEXT}", print_exception=False)
         if not question or len(question) > settings.max_question_chars:
             raise gr.Error(f"The question must have 1 to {settings.max_question_chars} characters.")
         history = [
-            {"role": m.get("role"), "content": str(m.get("content", ""))}
+            {"role": m.get("role"), "content": valid_text(str(m.get("content", "")))}
             for m in (history or [])
             if isinstance(m, dict) and m.get("role") in ("user", "assistant")
         ][-settings.max_history_messages :]
@@ -158,6 +183,9 @@ def build_ui(services: Services) -> gr.Blocks:
             return shown([{"path": "", "status": "refused", "reason": reason}])
         if not files:
             return shown([{"path": "", "status": "nothing", "reason": "choose files first"}])
+        stray = [path for path in files if not uploaded_here(path)]  # Gradio checks too; a second lock
+        if stray:
+            return shown([{"path": Path(p).name, "status": "refused", "reason": NOT_UPLOADED} for p in stray])
         # The loader refuses what is over the size limit; the whole upload is embedded together,
         # with the same progress (per file, overall, time left) as `python -m ingest`.
         uploads = [(Path(path).name, Path(path).read_bytes()) for path in files]
@@ -179,6 +207,15 @@ def build_ui(services: Services) -> gr.Blocks:
             log.info("upload %s: %s %s", result["path"], result["status"], result["reason"])
         return shown(results)
 
+    def unlock(token: str):
+        """On a token server, show the file picker once the token is right (the browser has by then
+        asked for the upload cookie: UNLOCK_JS)."""
+        reason = refuse_change(settings, token)
+        if reason:
+            return gr.update(visible=False), render.results_html([{"path": "", "status": "refused", "reason": reason}])
+        note = "choose files to add, or a document to delete"
+        return gr.update(visible=True), render.results_html([{"path": "", "status": "unlocked", "reason": note}])
+
     def delete(document_id: str | None, token: str):
         reason = refuse_change(settings, token)
         if reason:
@@ -191,8 +228,9 @@ def build_ui(services: Services) -> gr.Blocks:
             result = {"path": document_id, "status": "skipped", "reason": user_message(error)}
         return shown([result])
 
-    with gr.Blocks(title="StudyChat") as demo:
+    with gr.Blocks(title="StudyChat", delete_cache=DELETE_CACHE) as demo:
         turns = gr.State([])
+        messages = gr.State([])  # what the Chatbot shows, kept per session on the server
         gr.HTML(
             '<div class="sc-header"><h1>StudyChat</h1><p>Ask about the study and your documents. '
             "Every answer quotes its sources; click a [n] to see the passage.</p></div>"
@@ -232,9 +270,9 @@ def build_ui(services: Services) -> gr.Blocks:
                         sources = gr.HTML(render.sources_html([]), elem_id="sources", max_height=640)
             with gr.Tab("Documents", id="documents") as documents_tab:
                 gr.Markdown(access_note(settings), elem_id="access-note")
-                token = gr.Textbox(
-                    label="Admin token", type="password", visible=policy == "token", elem_id="admin-token"
-                )
+                with gr.Row(equal_height=True, visible=policy == "token"):
+                    token = gr.Textbox(label="Admin token", type="password", scale=4, elem_id="admin-token")
+                    unlock_button = gr.Button("Unlock", scale=1, elem_id="unlock")
                 table = gr.HTML(elem_id="documents")
                 with gr.Group(visible=policy != "read-only"):
                     files = gr.File(
@@ -242,6 +280,7 @@ def build_ui(services: Services) -> gr.Blocks:
                         file_count="multiple",
                         file_types=UPLOAD_TYPES,
                         elem_id="upload",
+                        visible=policy == "open",  # with a token: once unlocked, as Gradio's upload needs it
                     )
                     with gr.Row(equal_height=True):
                         upload_button = gr.Button(
@@ -256,14 +295,22 @@ def build_ui(services: Services) -> gr.Blocks:
         gr.on(
             [question.submit, ask_button.click],
             respond,
-            inputs=[question, chatbot, turns, picker],
-            outputs=[chatbot, sources, turns, question],
+            inputs=[question, messages, turns, picker],
+            outputs=[chatbot, sources, turns, question, messages],
             api_name="chat",
             api_visibility="undocumented",
         )
-        clear_button.click(clear, outputs=[chatbot, sources, turns, question], api_visibility="private")
+        clear_button.click(clear, outputs=[chatbot, sources, turns, question, messages], api_visibility="private")
         upload_button.click(upload, [files, token, replace], [results, table, chosen], api_visibility="private").then(
             lambda: None, outputs=files, api_visibility="private"
+        )
+        gr.on(
+            [unlock_button.click, token.submit],
+            unlock,
+            inputs=token,
+            outputs=[files, results],
+            js=UNLOCK_JS,
+            api_visibility="private",
         )
         delete_button.click(delete, [chosen, token], [results, table, chosen], api_visibility="private")
         documents_tab.select(documents_view, outputs=[table, chosen], api_visibility="private")

@@ -52,6 +52,13 @@ h1 {{ color: rgb(128, 0, 0); }} button {{ background: lime; }}</style></head>
     server.shutdown()
 
 
+def unlock(page, token: str) -> None:
+    """Enter the admin token in the Documents tab and unlock it; the file picker then shows."""
+    page.locator("#admin-token input").fill(token)
+    page.locator("#unlock").click()
+    page.locator("#upload-results .sc-unlocked").wait_for()
+
+
 def ask_in_chat(page, question: str) -> None:
     page.locator("#question textarea").fill(question)
     page.locator("#ask").click()
@@ -95,7 +102,7 @@ def test_upload_in_documents_tab_then_ask(page, live, tmp_path):
     page.goto(live.url)
     page.get_by_role("tab", name="Documents").click()
     page.get_by_text("needs the admin token").wait_for()
-    page.locator("#admin-token input").fill(live.token)
+    unlock(page, live.token)
     page.locator("#upload input[type=file]").set_input_files(str(document))
     page.locator("#upload-button").click()
     page.locator("#upload-results .sc-added").wait_for()
@@ -110,16 +117,20 @@ def test_upload_in_documents_tab_then_ask(page, live, tmp_path):
     httpx.delete(f"{live.url}/api/documents/beehive-study.md", headers=live.auth).raise_for_status()
 
 
-def test_wrong_token_is_refused_in_the_tab(page, live, tmp_path):
-    document = tmp_path / "refused.txt"
-    document.write_text("This file must not be added.")
+def test_wrong_token_is_refused_in_the_tab(page, live):
     page.goto(live.url)
     page.get_by_role("tab", name="Documents").click()
     page.locator("#admin-token input").fill("not-the-token")
-    page.locator("#upload input[type=file]").set_input_files(str(document))
-    page.locator("#upload-button").click()
+    page.locator("#unlock").click()
     page.locator("#upload-results .sc-refused").wait_for()
     assert "wrong" in page.locator("#upload-results").inner_text()
+    assert page.locator("#upload input[type=file]").count() == 0  # no file picker without the token
+    # Nor can the page's own upload route be used: it needs the token first.
+    stored = page.evaluate(
+        """async () => { const form = new FormData(); form.append("files", new Blob(["x"]), "refused.txt");
+        return (await fetch("gradio_api/upload", {method: "POST", body: form})).status; }"""
+    )
+    assert stored == 401
     ids = [d["id"] for d in httpx.get(f"{live.url}/api/documents").json()["documents"]]
     assert "refused.txt" not in ids
 
@@ -182,7 +193,7 @@ def test_upload_of_several_papers_shows_progress_with_time_left(page, live, tmp_
     )[:4]
     page.goto(live.url)
     page.get_by_role("tab", name="Documents").click()
-    page.locator("#admin-token input").fill(live.token)
+    unlock(page, live.token)
     page.locator("#upload input[type=file]").set_input_files([str(p) for p in papers])
     page.locator("#upload-button").click()
     # While the papers are embedded: which files, how far overall, and the time left.
