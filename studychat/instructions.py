@@ -15,7 +15,7 @@ import math
 import re
 from collections import Counter
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -212,12 +212,16 @@ def load_model(path: Path = MODEL) -> InstructionModel:
     )
 
 
+@lru_cache(maxsize=16384)
+def _flagged(sentence: str) -> bool:
+    # remembered: overlapping chunks at ingest and widened passages repeat their sentences
+    return load_model().flags([sentence])[0]
+
+
 def instruction_spans(text: str) -> list[tuple[int, int]]:
     """(start, end) of each sentence of `text` that reads like an instruction to an assistant, so
     that a caller can tell which of its own sentences an instruction covers."""
-    spans = sentence_spans(text)
-    flags = load_model().flags([text[s:e] for s, e in spans])
-    return [span for span, flagged in zip(spans, flags, strict=True) if flagged]
+    return [(s, e) for s, e in sentence_spans(text) if _flagged(text[s:e])]
 
 
 def reads_like_instructions(text: str) -> bool:
