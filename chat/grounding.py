@@ -291,8 +291,9 @@ def _rough_sentences(text: str) -> list[str]:
 
 def instruction_sentences(passage: Passage) -> set[tuple[int, int]]:
     """(start, end) of each of the passage's sentences that an instruction to an assistant covers,
-    found by the detector that flags chunks at ingest (`studychat.instructions`); an instruction
-    that runs over two sentences covers both. Only a flagged passage is searched."""
+    found by the fitted detector that flags chunks at ingest (`studychat.instructions`, one
+    decision per sentence); a passage sentence that overlaps a flagged one is covered. Only a
+    flagged passage is searched: its flag was set at ingest by the same detector."""
     if not passage.flagged:
         return set()
     spans = instruction_spans(passage.text)
