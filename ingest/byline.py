@@ -9,6 +9,7 @@ or "de" inside), never at a list of known names.
 
 from __future__ import annotations
 
+import itertools
 import re
 import unicodedata
 
@@ -45,9 +46,14 @@ FUNCTION_WORDS = {"the", "of", "for", "in", "on", "at", "to", "with", "from", "a
 NOT_A_NAME = re.compile(
     r"\b(universit\w*|institut\w*|department|dept|school|college|hospital|cent(?:er|re)|laborator\w*|faculty"
     r"|clinic|ministry|society|association|foundation|press|inc|ltd|corporation|group|street|road|avenue"
-    r"|affiliations?|article|information|correspond\w*|e-?mail|contributions?|abstract|introduction|keywords?|summary|contents|chapter|section|figure|table|volume|issue|page)\b",
+    r"|review|news|journal|desk|times|magazine|media|report|staff|team|editors?|editorial|network|agency|committee"
+    r"|board|council|organi[sz]ation|office|bureau|daily|weekly|gazette|affiliations?|article|information|correspond\w*|e-?mail|contributions?|abstract|introduction|keywords?|summary|contents|chapter|section|figure|table|volume|issue|page)\b",
     re.IGNORECASE,
 )
+YEAR = re.compile(
+    r"\b(?:\d{1,2}(?:st|nd|rd|th)?\s+)?(?:[A-Z][a-z]{2,8}\.?\s+)?(?:\d{1,2}(?:st|nd|rd|th)?,?\s+)?(?:19|20)\d\d\b"
+)
+HONORIFIC = re.compile(r"^(?:Dr|Prof|Professor|Mr|Mrs|Ms|Mx|Sir|Dame)\.?\s+")
 INITIALS = re.compile(r"^(?:[A-Z]\.-?)+$")
 
 
@@ -60,11 +66,13 @@ def byline_names(line: str) -> list[str]:
     if len(line) > 1000:
         return []
     labelled = bool(LABEL.match(line))
-    text = LABEL.sub("", line, count=1)
+    text = YEAR.sub("", LABEL.sub("", line, count=1))  # "By Jane Doe, 3 June 2022": the date is no name
     # "Authors: Kin, Nathalie" is one author written surname first
     one = labelled and ";" not in text and text.count(",") == 1 and len(text.split(",")[0].split()) == 1
     items = [_name(item) for item in ([MARKS.sub("", text)] if one else _items(text))]
     items = [item for item in items if item is not None]
+    if labelled:  # "By Dr. Jane Doe, Rheumatology Review": the names before the outlet
+        items = list(itertools.takewhile(bool, items))
     names = [item for item in items if item]
     # a byline starts with a name: a line that starts with a surname alone is the end of one
     if not items or not items[0] or len(names) < (1 if labelled else 2) or len(items) - len(names) > len(items) // 3:
@@ -89,6 +97,7 @@ def _name(item: str) -> str | None:
         return None
     parts = parts[:1] + [part for part in parts[1:] if not _degree(part)]
     name = f"{parts[1]} {parts[0]}" if len(parts) == 2 and _is_name(f"{parts[1]} {parts[0]}") else parts[0]
+    name = HONORIFIC.sub("", name)
     return name if len(parts) <= 2 and _is_name(name) else ""
 
 

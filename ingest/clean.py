@@ -139,12 +139,17 @@ MONTHS = {
 MONTHS.update({name[:3]: number for name, number in list(MONTHS.items())})
 TERMINAL = '.!?:;"”’)]'
 # A line that is a date and nothing else, perhaps labelled ("Updated March 21, 2020", "2009-10-07")
+DATE_TEXT = (
+    r"(?:[a-z]+day,?\s+)?(?P<date>\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|[a-z]{3,9}\.? \d{1,2}(?:st|nd|rd|th)?,? \d{4}"
+    r"|\d{1,2} [a-z]{3,9}\.? \d{4})(?:,?\s+\d{1,2}:\d{2}(?:\s*[ap]\.?m\.?)?)?"
+)
 DATE_LINE = re.compile(
     r"^(?:(?:first |last )?(?:published|posted|updated|revised|issued|dated|date)(?: on)?\s*[:：]?\s*)?"
-    r"(?:[a-z]+day,?\s+)?(?P<date>\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|[a-z]{3,9}\.? \d{1,2}(?:st|nd|rd|th)?,? \d{4}"
-    r"|\d{1,2} [a-z]{3,9}\.? \d{4})(?:,?\s+\d{1,2}:\d{2}(?:\s*[ap]\.?m\.?)?)?\.?$",
+    rf"{DATE_TEXT}\.?$",
     re.IGNORECASE,
 )
+# A dateline: who or where, then the date ("Oncology News Desk | 14 April 2023", "By Jane Doe, 3 June 2022")
+DATELINE = re.compile(rf"^(?P<lead>.{{1,80}}?)\s*[|·•,–—]\s*{DATE_TEXT}$", re.IGNORECASE)
 # Where a document names itself: its title, byline and date are within its first lines
 TOP_LINES = 12
 
@@ -259,14 +264,17 @@ def repair_links(text: str) -> str:
     return text
 
 
-def split_paragraph_lines(block: list[str], near_top: bool = False) -> list[list[str]]:
+def split_paragraph_lines(block: list[str], top_lines: int = 0) -> list[list[str]]:
     """Split a block into paragraphs where a line is a list item or a heading, not a wrapped line.
-    Near the top of a document a URL, a date or a byline on its own line is a paragraph of its own,
-    never the end of the title above it."""
+    Among the document's first lines (the block's first `top_lines`) a URL, a date or a byline on
+    its own line is a paragraph of its own, never the end of the title above it."""
     paragraphs: list[list[str]] = []
     # a byline starts a paragraph (it may wrap onto the next line); a URL or a date is one
-    alone = [near_top and bool(re.fullmatch(URL.pattern, line, re.IGNORECASE) or date_line(line)) for line in block]
-    named = [near_top and bool(byline_names(line)) for line in block]
+    alone = [
+        i < top_lines and bool(re.fullmatch(URL.pattern, line, re.IGNORECASE) or date_line(line))
+        for i, line in enumerate(block)
+    ]
+    named = [i < top_lines and bool(byline_names(line)) for i, line in enumerate(block)]
     starts = [alone[i] or (named[i] and not (i > 0 and named[i - 1])) for i in range(len(block))]
     for i, line in enumerate(block):
         starts_item = bool(re.match(r"^([-*+]|\d+[.)]|#+)\s", line)) or starts[i] or (i > 0 and alone[i - 1])
@@ -324,8 +332,8 @@ def clean(raw: str, title_hint: str = "", scraped: bool = True) -> CleanText:
     blocks = re.split(r"\n\s*\n", normalize(raw))
     for block in blocks:
         lines = [line for line in (BULLET.sub("", line).strip() for line in block.splitlines()) if line]
-        if seen_lines < TOP_LINES:
-            _read_top(lines, top)
+        top_lines = max(0, TOP_LINES - seen_lines)  # how many of this block's lines are near the top
+        _read_top(lines[:top_lines], top)
         seen_lines += len(lines)
         if is_link_list(lines):
             continue
@@ -350,7 +358,7 @@ def clean(raw: str, title_hint: str = "", scraped: bool = True) -> CleanText:
         if before_article and scraped:
             if sum(is_menu_item(line) for line in kept) >= 2:
                 kept = [line for line in kept if not is_menu_item(line)]
-        for group in split_paragraph_lines(kept, near_top=seen_lines - len(lines) < TOP_LINES):
+        for group in split_paragraph_lines(kept, top_lines=top_lines):
             paragraph = join_lines(group)
             if paragraph and not is_boilerplate(paragraph):
                 paragraphs.append(paragraph)
@@ -382,7 +390,7 @@ def clean(raw: str, title_hint: str = "", scraped: bool = True) -> CleanText:
 def _read_top(lines: list[str], top: dict[str, list[str]]) -> None:
     """Note the first byline and the first date line among a block of the document's first lines.
     A byline may wrap over the lines of its block, so the block read as one line counts too."""
-    if "date" not in top and (found := next(filter(None, map(date_line, lines)), "")):
+    if "date" not in top and (found := next(filter(None, map(_dateline, lines)), "")):
         top["date"] = [found]
     if "authors" not in top:
         bylines = [byline_names(line) for line in lines]
@@ -390,6 +398,12 @@ def _read_top(lines: list[str], top: dict[str, list[str]]) -> None:
             bylines.append(byline_names(join_lines(lines)))
         if best := max(bylines, key=len, default=[]):
             top["authors"] = best
+
+
+def _dateline(line: str) -> str:
+    """The ISO date of a date line or of a dateline of at most ten words before the date, or ''."""
+    m = DATELINE.match(" ".join(line.split()))
+    return date_line(line) or (parse_date(m["date"]) if m and words(m["lead"]) <= 10 else "")
 
 
 def _drop_header_noise(paragraphs: list[str]) -> list[str]:
