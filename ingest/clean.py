@@ -20,7 +20,7 @@ BULLET = re.compile(r"^\s*[•·●▪◦‣∙]\s*")
 BREADCRUMB = re.compile(r"(\s(>|»|›|/)\s.*){2,}")
 HEADER_FIELD = re.compile(
     r"^(?P<key>last[ -]?update[d]?|updated|published(?: on)?|date|posted(?: on)?|source|author|by|url)"
-    r"\s*[:：]\s*(?P<value>.{1,120})$",
+    r"\s*[:：]\s*(?P<value>.{1,120}|(?:https?://|www\.)\S{1,2000})$",
     re.IGNORECASE,
 )
 # The lookbehind starts a match only where a run of address characters starts: without it a
@@ -462,7 +462,10 @@ def _title_line(paragraph: str) -> str:
     byline, a salutation ("To Whom it May Concern:"), text that starts in lower case (a label or
     a sentence's tail, "the same") or that is mostly not words ("( p < C O N S , f i"). A URL
     after the title ("Title https://...") is cut off."""
-    title = URL.split(paragraph)[0].rstrip(" ,;:-–—|") if URL.search(paragraph) else paragraph
+    head, *rest = URL.split(paragraph)
+    if any(part.strip(" .,;:()[]") for part in rest):
+        return ""  # a URL inside the text: a sentence, not a title
+    title = head.rstrip(" ,;:-–—|")
     return (
         title
         if 2 <= words(title) <= 40
