@@ -465,7 +465,7 @@ def _title_line(paragraph: str) -> str:
     head, *rest = URL.split(paragraph)
     if any(part.strip(" .,;:()[]") for part in rest):
         return ""  # a URL inside the text: a sentence, not a title
-    title = head.rstrip(" ,;:-–—|")
+    title = head.rstrip(" ,;:-–—|") if rest else paragraph  # "Title," before its URL
     return (
         title
         if 2 <= words(title) <= 40
