@@ -14,11 +14,13 @@ from dataclasses import dataclass, field
 
 from ftfy.fixes import fix_latin_ligatures
 
+from ingest.byline import byline_names
+
 BULLET = re.compile(r"^\s*[•·●▪◦‣∙]\s*")
 BREADCRUMB = re.compile(r"(\s(>|»|›|/)\s.*){2,}")
 HEADER_FIELD = re.compile(
     r"^(?P<key>last[ -]?update[d]?|updated|published(?: on)?|date|posted(?: on)?|source|author|by|url)"
-    r"\s*[:：]\s*(?P<value>.{1,120})$",
+    r"\s*[:：]\s*(?P<value>.{1,120}|(?:https?://|www\.)\S{1,2000})$",
     re.IGNORECASE,
 )
 # The lookbehind starts a match only where a run of address characters starts: without it a
@@ -136,6 +138,20 @@ MONTHS = {
 }
 MONTHS.update({name[:3]: number for name, number in list(MONTHS.items())})
 TERMINAL = '.!?:;"”’)]'
+# A line that is a date and nothing else, perhaps labelled ("Updated March 21, 2020", "2009-10-07")
+DATE_TEXT = (
+    r"(?:[a-z]+day,?\s+)?(?P<date>\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|[a-z]{3,9}\.? \d{1,2}(?:st|nd|rd|th)?,? \d{4}"
+    r"|\d{1,2} [a-z]{3,9}\.? \d{4})(?:,?\s+\d{1,2}:\d{2}(?:\s*[ap]\.?m\.?)?)?"
+)
+DATE_LINE = re.compile(
+    r"^(?:(?:first |last )?(?:published|posted|updated|revised|issued|dated|date)(?: on)?\s*[:：]?\s*)?"
+    rf"{DATE_TEXT}\.?$",
+    re.IGNORECASE,
+)
+# A dateline: who or where, then the date ("Oncology News Desk | 14 April 2023", "By Jane Doe, 3 June 2022")
+DATELINE = re.compile(rf"^(?P<lead>.{{1,80}}?)\s*[|·•,–—]\s*{DATE_TEXT}$", re.IGNORECASE)
+# Where a document names itself: its title, byline and date are within its first lines
+TOP_LINES = 12
 
 
 @dataclass
@@ -248,11 +264,20 @@ def repair_links(text: str) -> str:
     return text
 
 
-def split_paragraph_lines(block: list[str]) -> list[list[str]]:
-    """Split a block into paragraphs where a line is a list item or a heading, not a wrapped line."""
+def split_paragraph_lines(block: list[str], top_lines: int = 0) -> list[list[str]]:
+    """Split a block into paragraphs where a line is a list item or a heading, not a wrapped line.
+    Among the document's first lines (the block's first `top_lines`) a URL, a date or a byline on
+    its own line is a paragraph of its own, never the end of the title above it."""
     paragraphs: list[list[str]] = []
-    for line in block:
-        starts_item = bool(re.match(r"^([-*+]|\d+[.)]|#+)\s", line))
+    # a byline starts a paragraph (it may wrap onto the next line); a URL or a date is one
+    alone = [
+        i < top_lines and bool(re.fullmatch(URL.pattern, line, re.IGNORECASE) or date_line(line))
+        for i, line in enumerate(block)
+    ]
+    named = [i < top_lines and bool(byline_names(line)) for i, line in enumerate(block)]
+    starts = [alone[i] or (named[i] and not (i > 0 and named[i - 1])) for i in range(len(block))]
+    for i, line in enumerate(block):
+        starts_item = bool(re.match(r"^([-*+]|\d+[.)]|#+)\s", line)) or starts[i] or (i > 0 and alone[i - 1])
         prev = paragraphs[-1][-1] if paragraphs else ""
         prev_is_heading = (
             prev
@@ -290,15 +315,26 @@ def parse_date(value: str) -> str:
     return f"{year:04d}-{month:02d}-{day:02d}"
 
 
+def date_line(line: str) -> str:
+    """The ISO date of a line that is a date alone ("2009-10-07", "Updated March 21, 2020"), or ''."""
+    m = DATE_LINE.match(" ".join(line.split()))
+    return parse_date(m["date"]) if m else ""
+
+
 def clean(raw: str, title_hint: str = "", scraped: bool = True) -> CleanText:
     """Clean one text and collect the metadata it carries. The rules for a page's menus apply to
     `scraped` text (txt, md, html) only: short lines of a PDF or DOCX are its own content."""
     meta: dict[str, str] = {}
     crumbs: list[str] = []
     paragraphs: list[str] = []
+    top: dict[str, list[str]] = {}  # the byline and date lines found among the first lines
+    seen_lines = 0
     blocks = re.split(r"\n\s*\n", normalize(raw))
     for block in blocks:
         lines = [line for line in (BULLET.sub("", line).strip() for line in block.splitlines()) if line]
+        top_lines = max(0, TOP_LINES - seen_lines)  # how many of this block's lines are near the top
+        _read_top(lines[:top_lines], top)
+        seen_lines += len(lines)
         if is_link_list(lines):
             continue
         kept = []
@@ -322,7 +358,7 @@ def clean(raw: str, title_hint: str = "", scraped: bool = True) -> CleanText:
         if before_article and scraped:
             if sum(is_menu_item(line) for line in kept) >= 2:
                 kept = [line for line in kept if not is_menu_item(line)]
-        for group in split_paragraph_lines(kept):
+        for group in split_paragraph_lines(kept, top_lines=top_lines):
             paragraph = join_lines(group)
             if paragraph and not is_boilerplate(paragraph):
                 paragraphs.append(paragraph)
@@ -338,9 +374,36 @@ def clean(raw: str, title_hint: str = "", scraped: bool = True) -> CleanText:
     for key in ("published", "posted", "date", "last", "updated"):
         if key in meta and (date := parse_date(meta[key])):
             break
+    date = date or next(iter(top.get("date", [])), "")
     source = next((m for m in (URL.search(meta.get(k, "")) for k in ("url", "source")) if m), None)
     source_url = source.group(0).rstrip(".,;)") if source else (f"https://doi.org/{doi}" if doi else "")
-    return CleanText(text=text, title=title, date=date, source=source_url, doi=doi, authors=_authors(text, meta))
+    return CleanText(
+        text=text,
+        title=title,
+        date=date,
+        source=source_url,
+        doi=doi,
+        authors=_authors(text, meta, top.get("authors", [])),
+    )
+
+
+def _read_top(lines: list[str], top: dict[str, list[str]]) -> None:
+    """Note the first byline and the first date line among a block of the document's first lines.
+    A byline may wrap over the lines of its block, so the block read as one line counts too."""
+    if "date" not in top and (found := next(filter(None, map(_dateline, lines)), "")):
+        top["date"] = [found]
+    if "authors" not in top:
+        bylines = [byline_names(line) for line in lines]
+        if 2 <= len(lines) <= 6:
+            bylines.append(byline_names(join_lines(lines)))
+        if best := max(bylines, key=len, default=[]):
+            top["authors"] = best
+
+
+def _dateline(line: str) -> str:
+    """The ISO date of a date line or of a dateline of at most ten words before the date, or ''."""
+    m = DATELINE.match(" ".join(line.split()))
+    return date_line(line) or (parse_date(m["date"]) if m and words(m["lead"]) <= 10 else "")
 
 
 def _drop_header_noise(paragraphs: list[str]) -> list[str]:
@@ -365,6 +428,7 @@ def _join_broken_paragraphs(paragraphs: list[str]) -> list[str]:
         if (
             out
             and (p[:1].islower() or after_comma)
+            and not URL.match(p)  # a link on its own line, not the rest of a sentence
             and not out[-1].endswith(tuple(TERMINAL))
             and not out[-1].startswith("#")
         ):
@@ -387,10 +451,32 @@ def _find_title(hint: str, paragraphs: list[str], crumbs: list[str]) -> str:
             return heading
         if any(p.startswith(crumb) for p in paragraphs):
             return crumb
-    for p in paragraphs[:3]:
-        if 2 <= words(p) <= 40 and not p.endswith("."):
-            return p
+    for p in paragraphs[:5]:
+        if title := _title_line(p):
+            return title
     return ""
+
+
+def _title_line(paragraph: str) -> str:
+    """The paragraph as a title, or '' when it cannot be one: a sentence, a URL, a date alone, a
+    byline, a salutation ("To Whom it May Concern:"), text that starts in lower case (a label or
+    a sentence's tail, "the same") or that is mostly not words ("( p < C O N S , f i"). A URL
+    after the title ("Title https://...") is cut off."""
+    head, *rest = URL.split(paragraph)
+    if any(part.strip(" .,;:()[]") for part in rest):
+        return ""  # a URL inside the text: a sentence, not a title
+    title = head.rstrip(" ,;:-–—|") if rest else paragraph  # "Title," before its URL
+    return (
+        title
+        if 2 <= words(title) <= 40
+        and not title.endswith(tuple(".,;:"))
+        and not title[:1].islower()
+        and sum(bool(re.search(r"[^\W\d_]{2}", w)) for w in title.split()) * 2 >= words(title)
+        and not date_line(title)
+        and not byline_names(title)
+        and not HEADER_FIELD.match(title)
+        else ""
+    )
 
 
 def _dedupe_title(paragraphs: list[str], title: str) -> list[str]:
@@ -405,13 +491,16 @@ def _dedupe_title(paragraphs: list[str], title: str) -> list[str]:
     return out
 
 
-def _authors(text: str, meta: dict[str, str]) -> list[str]:
-    """Authors of the cited paper ('Surname, I., Surname, I. et al.'), else a byline."""
+def _authors(text: str, meta: dict[str, str], byline: list[str]) -> list[str]:
+    """The document's own authors: a byline among its first lines, an "Author:" field or a "By"
+    line; else those of the paper it reports on ('Surname, I., Surname, I. et al.')."""
+    if byline:
+        return byline
+    field_value = meta.get("author") or meta.get("by") or ""
+    if field_value and field_value.strip().lower() not in GENERIC_AUTHORS:
+        return [a.strip() for a in re.split(r",| and ", field_value) if a.strip()]
     m = CITED_AUTHORS.search(text)
     if m:
         found = re.findall(r"([A-Z][\w'’-]+(?: [A-Z][\w'’-]+)?, (?:[A-Z]\.\s?-?)+)", m.group(0))
         return [a.strip() for a in found]
-    byline = meta.get("author") or meta.get("by") or ""
-    if byline and byline.strip().lower() not in GENERIC_AUTHORS:
-        return [a.strip() for a in re.split(r",| and ", byline) if a.strip()]
     return []

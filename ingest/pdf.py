@@ -175,7 +175,7 @@ def _layout_pages(document, laparams, max_pages: int) -> list[PageLayout]:
             if isinstance(element, LTTextBox):
                 lines = [_line_text(line) for line in element]
                 text = "\n".join(lines)
-                if text.strip() and not _vertical(lines):
+                if text.strip() and not _vertical(lines) and not _stamp(element, layout):
                     in_margin = element.y0 > layout.y1 - MARGIN * height or element.y1 < layout.y0 + MARGIN * height
                     boxes.append(Box(text.strip(), in_margin))
             elif isinstance(element, LTFigure | LTImage):
@@ -201,6 +201,22 @@ def _vertical(lines: list[str]) -> bool:
     """A box of one or two characters per line is text set sideways (an arXiv stamp in the
     margin), read a letter at a time: no sentence of the document."""
     return len(lines) >= 4 and sum(len(line.strip()) for line in lines) <= 2 * len(lines)
+
+
+def _stamp(box, page, side_margin: float = 0.08) -> bool:
+    """A box set at an angle (most of its letters turned: an arXiv stamp set sideways, a watermark)
+    or lying wholly in the left or right margin (a stamp, line numbers): page furniture, never a
+    sentence or the title of the document."""
+    from pdfminer.layout import LTChar
+
+    chars = [c for line in box for c in line if isinstance(c, LTChar) and c.get_text().strip()]
+    # a letter's baseline runs along (a, b) of its matrix: turned more than about 10 degrees, or
+    # upside down, the letter is set at an angle (pdfminer's `upright` misses a 45-degree watermark)
+    if chars and sum(c.matrix[0] <= 0 or abs(c.matrix[1]) > 0.18 * abs(c.matrix[0]) for c in chars) > len(chars) / 2:
+        return True
+    width = (page.x1 - page.x0) or 1
+    # `side_margin`: the share of the page width at each side where stamps and line numbers sit
+    return box.x1 < page.x0 + side_margin * width or box.x0 > page.x1 - side_margin * width
 
 
 def _line_text(line) -> str:

@@ -46,6 +46,18 @@ def answer_markdown(text: str, turn: int, known: set[int] | None = None) -> str:
     return "".join(out).strip()
 
 
+def short_title(title: str, limit: int = 80) -> str:
+    """`title` in at most `limit` characters: cut at the last word that fits, with "…" to say so."""
+    title = " ".join(title.split())
+    if len(title) <= limit:
+        return title
+    cut = title[: limit - 1]
+    space = cut.rfind(" ")
+    if space >= limit // 2:  # a word boundary that keeps most of the room; else cut inside the word
+        cut = cut[:space]
+    return cut.rstrip(" ,;:-–—/") + "…"
+
+
 def safe_link(source: str) -> str | None:
     """A URL to link to for a document source or DOI, or None when it is neither http(s) nor a DOI."""
     source = source.strip()
@@ -83,8 +95,12 @@ def citation_card(citation: dict, turn: int) -> str:
     source = citation.get("source") or ""
     link = safe_link(source)
     if link:
-        label = source if len(source) <= 60 else source[:57] + "..."
-        meta.append(f'<a href="{escape(link)}" target="_blank" rel="noopener noreferrer nofollow">{escape(label)}</a>')
+        # the whole address, wrapped inside the card (style.css); only a very long one is cut
+        label = source if len(source) <= 200 else source[:199] + "…"
+        meta.append(
+            f'<a href="{escape(link)}" title="{escape(source)}" target="_blank" rel="noopener noreferrer nofollow">'
+            f"{escape(label)}</a>"
+        )
     elif source:
         meta.append(f"<span>{escape(source)}</span>")
     notes = []

@@ -71,11 +71,15 @@ def history_of(turns: list[dict], limit: int) -> list[dict]:
 
 
 def picker_choices(records: list) -> list[tuple[str, str]]:
-    """(label, id) for each document in the chat's document picker: its title, with the id when
-    another document has the same title."""
+    """(label, id) for each document in the chat's document picker: its title, a long one cut at a
+    word with "…" (Gradio's options take no tooltip), with the id when another document has the
+    same title."""
     titles = [r.title or r.id for r in records]
     shared = {t for t in titles if titles.count(t) > 1}
-    return [(t[:80] + (f" ({r.id})" if t in shared else ""), r.id) for t, r in zip(titles, records, strict=True)]
+    return [
+        (render.short_title(t) + (f" ({r.id})" if t in shared else ""), r.id)
+        for t, r in zip(titles, records, strict=True)
+    ]
 
 
 def build_ui(services: Services) -> gr.Blocks:
@@ -170,7 +174,7 @@ def build_ui(services: Services) -> gr.Blocks:
 
     def documents_view():
         records = [r.to_dict() for r in services.store.documents()]
-        choices = [(f"{r['title'][:80]} ({r['id']})", r["id"]) for r in records]
+        choices = [(f"{render.short_title(r['title'])} ({r['id']})", r["id"]) for r in records]
         return render.documents_html(records), gr.update(choices=choices, value=None)
 
     def shown(results: list[dict]):
