@@ -10,6 +10,7 @@ import pytest
 from studychat.embedder import Embedder
 from studychat.settings import Settings
 from studychat.store import Store, open_store
+from tests.needs import program, shared_data
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED = ROOT / "corpus" / "echemi-car-t-lupus-2022.txt"
@@ -43,3 +44,24 @@ def store(settings: Settings, embedder: Embedder) -> Store:
     opened = open_store(settings, embedder, writer="tests")
     yield opened
     opened.close()
+
+
+# What some tests need beyond pip (tests/needs.py): each skips, with the reason, when it is missing.
+
+
+@pytest.fixture(scope="session")
+def covidqa_benchmark() -> Path:
+    """The public benchmark's folder `../shared/benchmarks/covidqa` (papers and questions)."""
+    return shared_data("benchmarks/covidqa")
+
+
+@pytest.fixture(scope="session")
+def covidqa_papers(covidqa_benchmark: Path) -> Path:
+    """The benchmark's real papers, one `.txt` each."""
+    return shared_data("benchmarks/covidqa/documents")
+
+
+@pytest.fixture(scope="session")
+def tesseract() -> str:
+    """The OCR program StudyChat would run (`STUDYCHAT_TESSERACT`, default Debian's tesseract-ocr)."""
+    return program(Settings(_env_file=None).tesseract, "tesseract-ocr")
