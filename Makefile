@@ -26,7 +26,7 @@ test: $(STAMP) debian-packages
 # The language model against a real llama.cpp server and a small model (tests/chat/test_llm_real.py);
 # skips with the reason when llama-cpp-python[server] or the model is not installed (LLM_PYTHON, LLM_GGUF).
 llm-check: $(STAMP)
-	$(PY) -m pytest -m llm tests/chat/test_llm_real.py
+	$(PY) -m pytest -m llm -s -q tests/chat/test_llm_real.py
 
 quick: $(STAMP)
 	$(PY) -m pytest -m "not slow and not browser"

@@ -65,3 +65,18 @@ def covidqa_papers(covidqa_benchmark: Path) -> Path:
 def tesseract() -> str:
     """The OCR program StudyChat would run (`STUDYCHAT_TESSERACT`, default Debian's tesseract-ocr)."""
     return program(Settings(_env_file=None).tesseract, "tesseract-ocr")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "llm: against a real local language model server; runs only with `-m llm` (make llm-check)"
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The `llm` checks start a real model server (minutes of CPU): only `-m llm` runs them."""
+    if "llm" in (config.option.markexpr or ""):
+        return
+    for item in items:
+        if item.get_closest_marker("llm"):
+            item.add_marker(pytest.mark.skip(reason="a real language model check: `make llm-check` runs it"))
