@@ -20,6 +20,7 @@ from fastapi.responses import FileResponse, HTMLResponse
 from studychat.settings import Settings
 from studychat.store import StoreError
 from web.api import EdgeMiddleware, api_router, validation_error
+from web.docs import add_docs
 from web.services import Services
 from web.ui import HEAD, build_ui
 
@@ -50,8 +51,12 @@ def build_app(settings: Settings, services: Services | None = None) -> FastAPI:
         description=DESCRIPTION,
         version="0.1.0",
         lifespan=lifespan,
-        **({"docs_url": None, "redoc_url": None, "openapi_url": None} if reader else {}),
+        docs_url=None,  # served from local assets below (web/docs.py), not from a CDN
+        redoc_url=None,
+        **({"openapi_url": None} if reader else {}),
     )
+    if not reader:
+        add_docs(app)
     app.state.services = services
     app.add_exception_handler(RequestValidationError, validation_error)
     app.include_router(api_router(services, changes=not reader))
