@@ -17,6 +17,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, HTMLResponse
 
+from studychat.quiet import silence_meaningless_warnings
 from studychat.settings import Settings
 from studychat.store import StoreError
 from web.api import EdgeMiddleware, api_router, validation_error
@@ -103,6 +104,7 @@ def main() -> None:
 
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("studychat").setLevel(logging.INFO)
+    silence_meaningless_warnings()  # the one-time ONNX export's trace warnings (studychat/quiet.py)
     settings = Settings()
     if settings.workers > 1:  # one writer and readers on one port (web/workers.py, docs/scaling.md)
         from web.workers import Supervisor
