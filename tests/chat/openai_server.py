@@ -126,6 +126,7 @@ class ScriptedOpenAI:
         self.authorizations.clear()
         self.problems.clear()
         self.outcomes.clear()
+        self.token_seconds, self.endless_tokens = 0.05, 400
 
     def reply_for(self, body: dict) -> str:
         """The scripted reply text for a request (condense or answer)."""
