@@ -75,9 +75,11 @@ def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     with log.open("w") as out:
         server = subprocess.Popen(
             [python, "-m", "llama_cpp.server", "--model", gguf, "--model_alias", "gemma", "--host", "127.0.0.1"]
-            + ["--port", str(port), "--n_ctx", "4096", "--n_threads", "2"],
+            + ["--port", str(port), "--n_ctx", "4096", "--n_threads", "1", "--chat_format", "gemma"],
             stdout=out,
             stderr=subprocess.STDOUT,
+            # one thread that sleeps when idle: on a busy 2-core machine, spinning threads made it 6x slower
+            env={**os.environ, "OMP_WAIT_POLICY": "PASSIVE"},
         )
     url = f"http://127.0.0.1:{port}/v1"
     try:
