@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test quick lint eval bench clean
+.PHONY: run test quick lint eval bench clean debian-packages llm-check
 
 $(STAMP): requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -15,9 +15,18 @@ $(STAMP): requirements.txt
 run: $(STAMP)
 	$(PY) app.py
 
-test: $(STAMP)
+# Installs the Debian packages the tests use when missing and allowed (root or sudo); else says what skips.
+debian-packages:
+	@bash .ci/debian-packages
+
+test: $(STAMP) debian-packages
 	$(PY) -m ruff check .
 	$(PY) -m pytest
+
+# The language model against a real llama.cpp server and a small model (tests/chat/test_llm_real.py);
+# skips with the reason when llama-cpp-python[server] or the model is not installed (LLM_PYTHON, LLM_GGUF).
+llm-check: $(STAMP)
+	$(PY) -m pytest -m llm -s -q tests/chat/test_llm_real.py
 
 quick: $(STAMP)
 	$(PY) -m pytest -m "not slow and not browser"

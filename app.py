@@ -18,9 +18,11 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, HTMLResponse
 from pydantic import ValidationError
 
+from studychat.quiet import silence_meaningless_warnings
 from studychat.settings import Settings, describe_error
 from studychat.store import StoreError
 from web.api import EdgeMiddleware, api_router, validation_error
+from web.docs import add_docs
 from web.guard import guard_gradio
 from web.services import Services
 from web.ui import HEAD, build_ui
@@ -52,8 +54,12 @@ def build_app(settings: Settings, services: Services | None = None) -> FastAPI:
         description=DESCRIPTION,
         version="0.1.0",
         lifespan=lifespan,
-        **({"docs_url": None, "redoc_url": None, "openapi_url": None} if reader else {}),
+        docs_url=None,  # served from local assets below (web/docs.py), not from a CDN
+        redoc_url=None,
+        **({"openapi_url": None} if reader else {}),
     )
+    if not reader:
+        add_docs(app)
     app.state.services = services
     app.add_exception_handler(RequestValidationError, validation_error)
     app.include_router(api_router(services, changes=not reader))
@@ -103,6 +109,7 @@ def main() -> None:
 
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("studychat").setLevel(logging.INFO)
+    silence_meaningless_warnings()  # the one-time ONNX export's trace warnings (studychat/quiet.py)
     try:
         settings = Settings()
     except ValidationError as error:  # a setting a person got wrong: say which and why, no traceback

@@ -24,8 +24,9 @@ from chat.llm import (
     condense_messages,
     failure_note,
     redact,
-    reply_text,
     standalone_question,
+    stream_reply,
+    whole_reply,
 )
 from chat.retrieve import Retrieval, retrieve
 from chat.verify import check_answer
@@ -174,7 +175,7 @@ class Chain:
         if not said_by("user", query.history):
             return query
         try:
-            reply = reply_text(self.model.invoke(condense_messages(query.question, query.history)))
+            reply = whole_reply(self.model, condense_messages(query.question, query.history), self.settings.llm_timeout)
         except Exception as error:  # any client's error: the turn is answered offline
             query.failure = self._failed(error, "condensing")
             return query
@@ -188,7 +189,7 @@ class Chain:
         if query.failure or not found.passages:  # nothing to ask the model about: no call out
             return self._fallback(inputs, query.failure)
         try:
-            reply = reply_text(self.model.invoke(self._messages(query, found)))
+            reply = whole_reply(self.model, self._messages(query, found), self.settings.llm_timeout)
         except Exception as error:
             return self._fallback(inputs, self._failed(error))
         return self._checked(inputs, reply)[0]
@@ -203,11 +204,9 @@ class Chain:
             return
         streamed: list[str] = []
         try:
-            for chunk in self.model.stream(self._messages(query, found)):
-                piece = reply_text(chunk)
-                if piece:
-                    streamed.append(piece)
-                    yield piece
+            for piece in stream_reply(self.model, self._messages(query, found), self.settings.llm_timeout):
+                streamed.append(piece)
+                yield piece
         except Exception as error:
             answer = self._fallback(inputs, self._failed(error))
             fell_back = True

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import html
 import re
+import time
+from collections.abc import Iterator
 
 from langchain_core.language_models import BaseChatModel
 
@@ -32,7 +34,8 @@ def build_chat_model(settings: Settings) -> BaseChatModel | None:
 
     Any provider LangChain's `init_chat_model` knows works; `openai` with `llm_base_url` reaches
     any OpenAI-compatible server, `ollama` a local Ollama. Requests wait at most `llm_timeout`
-    seconds and are not retried, so a dead server costs one timeout before the offline answer.
+    seconds and are not retried, so a dead server costs one timeout before the offline answer; a
+    reply is at most `llm_max_tokens` tokens long.
     """
     if not settings.llm:
         return None
@@ -44,6 +47,7 @@ def build_chat_model(settings: Settings) -> BaseChatModel | None:
     key = settings.llm_api_key.get_secret_value() if settings.llm_api_key else None
     kwargs: dict = {}
     if provider == "ollama":
+        kwargs["num_predict"] = settings.llm_max_tokens
         client: dict = {"timeout": settings.llm_timeout}
         if key:  # an Ollama behind a proxy that checks a bearer token
             client["headers"] = {"Authorization": f"Bearer {key}"}
@@ -51,6 +55,11 @@ def build_chat_model(settings: Settings) -> BaseChatModel | None:
     else:
         kwargs["timeout"] = settings.llm_timeout
         kwargs["max_retries"] = 0
+        kwargs["max_tokens"] = settings.llm_max_tokens
+        if provider == "openai" and settings.llm_base_url:
+            # LangChain sends OpenAI's newer `max_completion_tokens`, which llama.cpp's Python server
+            # ignores (it then writes until its context is full): say `max_tokens` too.
+            kwargs["extra_body"] = {"max_tokens": settings.llm_max_tokens}
         if key:
             kwargs["api_key"] = key
         elif settings.llm_base_url and provider == "openai":
@@ -118,6 +127,37 @@ def reply_text(message: object) -> str:
             if isinstance(block, str) or (isinstance(block, dict) and block.get("type", "text") == "text")
         )
     return ""
+
+
+class ReplyTimeout(TimeoutError):
+    """The chat model was still writing when its time was up."""
+
+
+def stream_reply(model: BaseChatModel, messages: list[tuple[str, str]], timeout: float) -> Iterator[str]:
+    """The model's reply in pieces as they arrive; raises `ReplyTimeout` once `timeout` seconds
+    have passed.
+
+    The request is always streamed, and its HTTP response is closed as soon as the reply is
+    abandoned (time is up, the caller stopped reading, an error): a server such as llama.cpp stops
+    generating when the client hangs up on a stream, but finishes a non-streamed request
+    whatever happens, so every later question would wait behind it.
+    """
+    deadline = time.monotonic() + timeout
+    chunks = model.stream(messages)
+    try:
+        for chunk in chunks:
+            piece = reply_text(chunk)
+            if piece:
+                yield piece
+            if time.monotonic() > deadline:
+                raise ReplyTimeout(f"the chat model was still writing after {timeout:g} s")
+    finally:
+        chunks.close()  # closes the HTTP response, so the server stops writing this reply
+
+
+def whole_reply(model: BaseChatModel, messages: list[tuple[str, str]], timeout: float) -> str:
+    """The model's whole reply, streamed (see `stream_reply`) and given up after `timeout` seconds."""
+    return "".join(stream_reply(model, messages, timeout))
 
 
 def is_timeout(error: BaseException) -> bool:

@@ -109,6 +109,13 @@ class Settings(BaseSettings):
     llm_timeout: float = Field(
         60.0, gt=0, description="Seconds to wait for the chat model before falling back to the offline answer."
     )
+    llm_max_tokens: int = Field(
+        512,
+        ge=16,
+        le=32768,
+        description="Most tokens the chat model may write per reply (`max_tokens`), so a model that does not "
+        "stop on its own ends in time; an answer is a few cited sentences.",
+    )
 
     # Serving
     host: str = Field("127.0.0.1", description="Address the app listens on.")

@@ -187,10 +187,8 @@ def test_markup_in_a_document_is_shown_as_text(page, live, host_site):
         httpx.delete(f"{live.url}/api/documents/{doc_id}", headers=live.auth)
 
 
-def test_upload_of_several_papers_shows_progress_with_time_left(page, live, tmp_path):
-    papers = sorted(
-        (Path(__file__).resolve().parents[2] / ".." / "shared" / "benchmarks" / "covidqa" / "documents").glob("*.txt")
-    )[:4]
+def test_upload_of_several_papers_shows_progress_with_time_left(covidqa_papers, page, live, tmp_path):
+    papers = sorted(covidqa_papers.glob("*.txt"))[:4]
     page.goto(live.url)
     page.get_by_role("tab", name="Documents").click()
     unlock(page, live.token)

@@ -12,7 +12,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.slow
-def test_quick_benchmark_prints_the_table(tmp_path: Path) -> None:
+def test_quick_benchmark_prints_the_table(tmp_path: Path, covidqa_benchmark: Path) -> None:
     out = tmp_path / "BENCHMARKS.md"
     run = subprocess.run(
         [sys.executable, "-m", "bench", "--quick", "--out", str(out)],

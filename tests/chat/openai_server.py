@@ -2,9 +2,14 @@
 replies: JSON for `stream: false`, server-sent events (`data: {...}` ... `data: [DONE]`) for
 `stream: true`.
 
-A test sets `server.script` to one of `SCRIPTS` (or "timeout", "error"); condense requests
+A test sets `server.script` to one of `SCRIPTS` (or "timeout", "error", "endless"); condense requests
 (recognised by the condense prompt's "Latest question:") get `server.condensed`. Replies are
 written from the passages in the request, so they cite whichever number the passage was sent as.
+
+"endless" plays a model that does not stop on its own, as llama.cpp's server does: one token every
+`token_seconds` up to `max_tokens` (or `endless_tokens` when the request sets none); a streamed
+request stops when the client hangs up, a non-streamed one is written to the end whatever happens.
+`server.outcomes` records how each request ended and after how many seconds.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ import re
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from chat.extractive import REFUSAL
@@ -74,6 +80,15 @@ SCRIPTS: dict[str, Callable[[dict[int, str]], str]] = {
 }
 
 
+@dataclass
+class Outcome:
+    """How one "endless" request ended: "written" to the end or "client gone", when, and its tokens."""
+
+    end: str
+    seconds: float
+    tokens: int
+
+
 class ScriptedOpenAI:
     """The server, its scripted behaviour, and every request it received (as parsed JSON)."""
 
@@ -81,6 +96,9 @@ class ScriptedOpenAI:
         self.script = "good"
         self.condensed = "What side effects did the lupus patients treated with CAR-T cells have?"
         self.sleep = sleep  # how long "timeout" keeps the client waiting
+        self.token_seconds = 0.05  # "endless": the time to write one token
+        self.endless_tokens = 400  # "endless": tokens written when the request sets no max_tokens
+        self.outcomes: list[Outcome] = []
         self.requests: list[dict] = []
         self.authorizations: list[str] = []
         self.problems: list[str] = []
@@ -107,6 +125,8 @@ class ScriptedOpenAI:
         self.requests.clear()
         self.authorizations.clear()
         self.problems.clear()
+        self.outcomes.clear()
+        self.token_seconds, self.endless_tokens = 0.05, 400
 
     def reply_for(self, body: dict) -> str:
         """The scripted reply text for a request (condense or answer)."""
@@ -136,6 +156,9 @@ class ScriptedOpenAI:
                 server.authorizations.append(self.headers.get("Authorization", ""))
                 if server.script == "timeout":
                     server._stopped.wait(server.sleep)  # past the client's timeout, which hung up
+                    return
+                if server.script == "endless":
+                    self._endless(body)
                     return
                 if server.script == "error":
                     self._send_json(500, {"error": {"message": "scripted failure", "type": "server_error"}})
@@ -170,6 +193,31 @@ class ScriptedOpenAI:
                 self._event(_chunk(body, {}, "stop"))
                 self.wfile.write(b"data: [DONE]\n\n")
                 self.wfile.flush()
+
+            def _endless(self, body: dict) -> None:
+                """Write tokens until the cap, or until a streaming client hangs up."""
+                started = time.monotonic()
+                cap = body.get("max_tokens") or server.endless_tokens
+                streaming = bool(body.get("stream"))
+                try:
+                    if streaming:
+                        self.send_response(200)
+                        self.send_header("Content-Type", "text/event-stream")
+                        self.end_headers()
+                    for n in range(cap):
+                        time.sleep(server.token_seconds)
+                        if streaming:
+                            self._event(_chunk(body, {"content": f"word{n} "}, None))
+                    if streaming:
+                        self._event(_chunk(body, {}, "length"))
+                        self.wfile.write(b"data: [DONE]\n\n")
+                        self.wfile.flush()
+                    else:
+                        self._send_json(200, _completion(body, " ".join(f"word{n}" for n in range(cap))))
+                except (BrokenPipeError, ConnectionResetError):
+                    server.outcomes.append(Outcome("client gone", time.monotonic() - started, n))
+                    return
+                server.outcomes.append(Outcome("written", time.monotonic() - started, cap))
 
             def _event(self, payload: dict) -> None:
                 self.wfile.write(b"data: " + json.dumps(payload).encode() + b"\n\n")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -112,6 +113,7 @@ def test_openai_compatible_model_gets_url_key_and_timeout(settings: Settings):
     assert model.openai_api_key.get_secret_value() == KEY
     assert model.request_timeout == 2 and model.max_retries == 0
     assert KEY not in repr(model)
+    assert model.max_tokens == 512 and model.extra_body == {"max_tokens": 512}
 
 
 def test_ollama_model_gets_base_url_and_timeout(tmp_path: Path):
@@ -119,6 +121,7 @@ def test_ollama_model_gets_base_url_and_timeout(tmp_path: Path):
     model = build_chat_model(settings)
     assert model.model == "llama3.1" and model.base_url == "http://127.0.0.1:11434"
     assert model.client_kwargs == {"timeout": 60.0}
+    assert model.num_predict == 512  # Ollama's name for the cap on the reply's tokens
 
 
 def test_markers_are_normalised_and_unknown_ones_removed():
@@ -166,7 +169,7 @@ def test_good_answer_is_cited_checked_and_quoted(chain: Chain, openai_server: Sc
     # what the model was sent: fenced, numbered passages and the rules, with the key as bearer
     request = openai_server.requests[-1]
     system, user = request["messages"][0]["content"], request["messages"][1]["content"]
-    assert request["model"] == "test-model" and not request.get("stream")
+    assert request["model"] == "test-model"
     assert "untrusted data" in system and REFUSAL in system
     assert '<passage n="1"' in user and user.rstrip().endswith(f"Question: {QUESTION}")
     assert openai_server.authorizations[-1] == f"Bearer {KEY}"
@@ -275,3 +278,86 @@ def test_without_an_llm_nothing_calls_out(
     items = list(chain.stream(QUESTION))
     assert isinstance(items[-1], Answer) and items[-1].citations
     assert openai_server.requests == []
+
+
+# A model that does not stop on its own (llama.cpp with a small model): capped, cut off, hung up on
+
+
+def rebuilt(chain: Chain, **changes) -> Chain:
+    """The same store and embedder under changed settings (the chat model is built from them)."""
+    return Chain(chain.settings.model_copy(update=changes), chain.store, chain.embedder, models=chain.models)
+
+
+def wait_for_outcome(server: ScriptedOpenAI, seconds: float = 3.0):
+    """The first "endless" request's outcome, waiting up to `seconds` for the server to record it."""
+    waited = time.monotonic() + seconds
+    while not server.outcomes and time.monotonic() < waited:
+        time.sleep(0.05)
+    return server.outcomes[0] if server.outcomes else None
+
+
+@pytest.mark.slow
+def test_the_reply_length_is_capped_in_every_request(chain: Chain, openai_server: ScriptedOpenAI):
+    history = [
+        {"role": "user", "content": "Which patients were treated with CAR-T cells?"},
+        {"role": "assistant", "content": "Five patients with refractory lupus [1]."},
+    ]
+    capped = rebuilt(chain, llm_max_tokens=64)
+    ask(capped, openai_server, "good", "And what side effects did they have?", history=history)
+    condense, answer = openai_server.requests
+    for request in (condense, answer):  # `max_tokens` for llama.cpp's server, the newer name for OpenAI's
+        assert request["max_tokens"] == 64 and request["max_completion_tokens"] == 64
+
+
+@pytest.mark.slow
+def test_a_model_that_does_not_stop_is_hung_up_on_when_the_time_is_up(chain: Chain, openai_server: ScriptedOpenAI):
+    openai_server.script = "endless"
+    openai_server.endless_tokens = 10_000  # what a server without a cap would write: minutes
+    chain = rebuilt(chain, llm_max_tokens=10_000)
+    started = time.monotonic()
+    answer = chain.answer(QUESTION)
+    assert time.monotonic() - started < 4
+    assert answer.notes[0].startswith("Note: the language model did not answer within 2 s")
+    assert answer.citations and not answer.refused  # the offline answer
+    outcome = wait_for_outcome(openai_server)
+    assert outcome is not None and outcome.end == "client gone", outcome  # the server stopped writing
+    assert outcome.seconds < 3.5
+
+
+@pytest.mark.slow
+def test_a_stream_that_runs_past_the_timeout_is_hung_up_on(chain: Chain, openai_server: ScriptedOpenAI):
+    openai_server.script = "endless"
+    chain = rebuilt(chain, llm_max_tokens=10_000)
+    started = time.monotonic()
+    items = list(chain.stream(QUESTION))
+    assert time.monotonic() - started < 4
+    assert items[-1].notes[0].startswith("Note: the language model did not answer within 2 s")
+    assert "word0 word1" in "".join(items[:-1])  # the model's words were shown as they came
+    outcome = wait_for_outcome(openai_server)
+    assert outcome is not None and outcome.end == "client gone" and outcome.seconds < 3.5, outcome
+
+
+@pytest.mark.slow
+def test_a_stream_left_by_its_reader_is_hung_up_on(chain: Chain, openai_server: ScriptedOpenAI):
+    openai_server.script = "endless"
+    chain = rebuilt(chain, llm_timeout=60)
+    stream = chain.stream(QUESTION)
+    first = [next(stream) for _ in range(3)]
+    assert first == ["word0 ", "word1 ", "word2 "]
+    stream.close()  # the browser went away: the app stops reading the answer
+    outcome = wait_for_outcome(openai_server, 2.0)
+    assert outcome is not None and outcome.end == "client gone" and outcome.tokens < 40, outcome
+
+
+@pytest.mark.slow
+def test_tokens_are_shown_as_the_model_writes_them(chain: Chain, openai_server: ScriptedOpenAI):
+    openai_server.script = "endless"
+    openai_server.token_seconds = 0.1
+    chain = rebuilt(chain, llm_max_tokens=20, llm_timeout=10)  # two seconds of writing
+    started = time.monotonic()
+    arrivals = []
+    for item in chain.stream(QUESTION):
+        if isinstance(item, str) and item.startswith("word"):
+            arrivals.append(time.monotonic() - started)
+    assert len(arrivals) == 20
+    assert arrivals[0] < 0.6 and arrivals[-1] > 1.8  # the first word came long before the last

@@ -27,7 +27,7 @@ def test_counting_follows_the_benchmark_rule():
 
 
 @pytest.mark.slow
-def test_chain_meets_its_floor_on_a_sample_of_the_benchmark(embedder):
+def test_chain_meets_its_floor_on_a_sample_of_the_benchmark(embedder, covidqa_benchmark):
     papers, dev, unrelated = covidqa.sample(covidqa.BENCHMARKS, PAPERS, UNRELATED)
     assert len(papers) == PAPERS and len(dev) >= 20 and len(unrelated) == UNRELATED
     results = covidqa.evaluate(Settings(llm=None, _env_file=None), embedder, papers, dev, unrelated, ("chain",))

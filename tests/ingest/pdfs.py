@@ -4,17 +4,18 @@ superscripts, two columns, running headers and footers, image-only pages."""
 from __future__ import annotations
 
 import io
-from pathlib import Path
 
 from fpdf import FPDF
 
-FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")  # Debian's fonts-dejavu-core
+from tests.needs import DEJAVU, debian_file
+
+FONT = DEJAVU
 
 
 def new_pdf() -> FPDF:
     pdf = FPDF(format="A4")
     pdf.set_auto_page_break(False)
-    pdf.add_font("DejaVu", fname=str(FONT))
+    pdf.add_font("DejaVu", fname=str(debian_file(FONT, "fonts-dejavu-core")))
     pdf.set_font("DejaVu", size=11)
     return pdf
 

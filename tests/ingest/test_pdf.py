@@ -145,7 +145,7 @@ def test_an_owner_password_pdf_opens_and_a_user_password_pdf_is_refused(tmp_path
 SCANNED = ["The scanned page says the trial enrolled", "forty two patients in Leeds."]
 
 
-def test_an_image_only_page_is_read_by_ocr_and_reported(store, settings, ingest):
+def test_an_image_only_page_is_read_by_ocr_and_reported(tesseract, store, settings, ingest):
     path = Path(settings.corpus) / "scan.pdf"
     path.write_bytes(scanned_pdf([["The typed first page describes the methods of the study."]], [SCANNED]))
 

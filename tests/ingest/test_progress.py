@@ -14,25 +14,24 @@ from ingest import pipeline
 from ingest.pipeline import Progress, duration
 
 ROOT = Path(__file__).resolve().parents[2]
-PAPERS = ROOT / ".." / "shared" / "benchmarks" / "covidqa" / "documents"
 
 
-def smallest_papers(count: int) -> list[str]:
+def smallest_papers(papers: Path, count: int) -> list[str]:
     """The names of the `count` shortest papers: real text, little to embed."""
-    return [p.name for p in sorted(PAPERS.glob("*.txt"), key=lambda p: (p.stat().st_size, p.name))[:count]]
+    return [p.name for p in sorted(papers.glob("*.txt"), key=lambda p: (p.stat().st_size, p.name))[:count]]
 
 
-def copy_papers(folder: Path, count: int) -> list[str]:
+def copy_papers(papers: Path, folder: Path, count: int) -> list[str]:
     folder.mkdir(parents=True, exist_ok=True)
-    names = smallest_papers(count)
+    names = smallest_papers(papers, count)
     for name in names:
-        shutil.copy(PAPERS / name, folder / name)
+        shutil.copy(papers / name, folder / name)
     return names
 
 
-def test_every_file_and_every_embedded_chunk_is_reported(store, settings, tmp_path):
+def test_every_file_and_every_embedded_chunk_is_reported(store, settings, tmp_path, covidqa_papers):
     folder = tmp_path / "papers"
-    names = copy_papers(folder, 3)
+    names = copy_papers(covidqa_papers, folder, 3)
     (folder / "empty.txt").write_bytes(b"")
     seen: list[tuple[str, int, int, str | None, str]] = []
 
@@ -56,8 +55,8 @@ def test_every_file_and_every_embedded_chunk_is_reported(store, settings, tmp_pa
     assert {Path(r.path).name for r in report.results if r.status == "added"} == set(names)
 
 
-def test_uploads_of_several_files_report_progress_and_a_result_each(store, settings):
-    uploads = [(name, (PAPERS / name).read_bytes()) for name in smallest_papers(2)]
+def test_uploads_of_several_files_report_progress_and_a_result_each(store, settings, covidqa_papers):
+    uploads = [(name, (covidqa_papers / name).read_bytes()) for name in smallest_papers(covidqa_papers, 2)]
     uploads.append(("broken.pdf", b"%PDF-1.4 not a real pdf"))
     states: list[tuple[str, float]] = []
     results = pipeline.add_uploads(store, settings, uploads, lambda s: states.append((s.stage, s.fraction())))
@@ -76,9 +75,9 @@ def test_time_left_is_said_to_the_precision_it_has(seconds, said):
 
 
 @pytest.mark.slow
-def test_cli_says_per_file_and_overall_what_it_does(tmp_path):
+def test_cli_says_per_file_and_overall_what_it_does(tmp_path, covidqa_papers):
     corpus = tmp_path / "corpus"
-    names = copy_papers(corpus, 3)
+    names = copy_papers(covidqa_papers, corpus, 3)
     env = {k: v for k, v in os.environ.items() if not k.startswith("STUDYCHAT_")}
     env.update(STUDYCHAT_DB=str(tmp_path / "db"), STUDYCHAT_CORPUS=str(corpus))
     run = subprocess.run(

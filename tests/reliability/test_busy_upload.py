@@ -9,14 +9,12 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import ROOT, seeded_app
-
-PAPERS = ROOT / ".." / "shared" / "benchmarks" / "covidqa" / "documents"
+from conftest import seeded_app
 
 
 @pytest.mark.slow
-def test_questions_are_answered_while_an_upload_is_embedded(tmp_path: Path) -> None:
-    papers = sorted(PAPERS.glob("*.txt"))[:6]  # about 400 chunks: tens of seconds of embedding here
+def test_questions_are_answered_while_an_upload_is_embedded(tmp_path: Path, covidqa_papers: Path) -> None:
+    papers = sorted(covidqa_papers.glob("*.txt"))[:6]  # about 400 chunks: tens of seconds of embedding here
     upload: dict = {}
 
     def send_upload(url: str) -> None:
