@@ -72,18 +72,19 @@ def test_a_document_s_nearest_are_the_ones_on_its_subject(tmp_path: Path, embedd
     assert groups[1][0] == bread and len(groups[1]) == 3
 
 
-# What the chain reached on this sample on 2026-12-02 (`python -m eval --sample 3`), less a margin;
-# with three questions a suite, one question is 0.33.
+# What the chain reached on this sample on 2026-12-02 (`python -m eval --sample 3`), less one
+# question (0.33) where that leaves a floor that can fail: answer hit own 1.00, the others 0.33 or 0
+# (no floor); passage recall@5 1.00, (c) 0.67; every question to decline declined.
 SAMPLE = 3
 FLOORS = {
     "own": {"answer_hit": 0.66},
-    "reader": {"answer_hit": 0.0},
-    "covidqa": {"answer_hit": 0.0, "passage_recall@5": 0.33},
-    "covidqa-small": {"answer_hit": 0.0, "passage_recall@5": 0.33},
-    "general-home": {"declined": 0.66},
-    "general-papers": {"declined": 0.33},
-    "unrelated": {"declined": 0.66},
+    "reader": {"passage_recall@5": 0.66},
+    "covidqa": {"passage_recall@5": 0.66},
+    "covidqa-small": {"passage_recall@5": 0.33},
     "pubmedqa": {"passage_recall@5": 0.66},
+    "general-home": {"declined": 0.66},
+    "general-papers": {"declined": 0.66},
+    "unrelated": {"declined": 0.66},
 }
 
 
