@@ -56,11 +56,15 @@ def main(argv: list[str] | None = None) -> int:
         file=sys.stderr,
     )
     log = lambda line: print(line, file=sys.stderr)  # noqa: E731
-    results = run_suites(names, settings, build_embedder(settings), args.benchmarks, args.sample, log)
+
+    def keep(so_far: dict) -> None:  # a long run keeps each suite's figures as it ends
+        if args.json:
+            args.json.write_text(json.dumps(so_far, indent=2, ensure_ascii=False))
+
+    results = run_suites(names, settings, build_embedder(settings), args.benchmarks, args.sample, log, keep)
     print(tables(results))
     print("\n" + timing(results))
     if args.json:
-        args.json.write_text(json.dumps(results, indent=2, ensure_ascii=False))
         print(f"\nWrote {args.json}")
     hits = {k: r["figures"]["answer_hit"] for k, r in results["rows"].items() if r["figures"]["answer_hit"] is not None}
     summary = ", ".join(f"{k} {v:.2f}" for k, v in hits.items()) or "no answerable questions"

@@ -23,46 +23,47 @@ def run_suites(
     benchmarks: Path,
     sample: int | None = None,
     log: Callable[[str], None] = lambda _: None,
+    done: Callable[[dict], None] = lambda _: None,
 ) -> dict:
     """Every suite of `names` run in a temp folder: {"rows": {row key: {"row", "figures",
-    "outcomes"}}, "seconds": {suite: wall seconds}, "ingest_seconds", "stores", "vectors_reused"}."""
+    "outcomes"}}, "seconds": {suite: wall seconds}, "ingest_seconds", "stores", "embedded",
+    "vectors_reused"}. `done(results so far)` is called as each suite ends, so that a long run
+    keeps what it has measured."""
     remembering = RememberingEmbedder(embedder)
-    counted: dict[str, list[tuple[Expected, Outcome]]] = {}
-    seconds: dict[str, float] = {}
+    results: dict = {"rows": {}, "seconds": {}, "ingest_seconds": 0.0, "stores": 0, "embedded": 0, "vectors_reused": 0}
     with tempfile.TemporaryDirectory(prefix="studychat-suites-", ignore_cleanup_errors=True) as tmp:
         ctx = Context(settings, remembering, Path(tmp), benchmarks, sample)
         asker = Asker(settings, remembering, Path(tmp))
         try:
             for name in names:
                 started = time.perf_counter()
+                counted: dict[str, list[tuple[Expected, Outcome]]] = {row.key: [] for row in SUITES[name].rows}
                 plan = SUITES[name].plan(ctx)
                 for corpus, questions in plan:
                     for asked, outcome in zip(questions, asker.ask(corpus, questions), strict=True):
                         outcome.extra = {"question": asked.question}
                         for key in asked.rows:
-                            counted.setdefault(key, []).append((asked.expected, outcome))
-                seconds[name] = time.perf_counter() - started
+                            counted[key].append((asked.expected, outcome))
+                for row in SUITES[name].rows:
+                    pairs = counted[row.key]
+                    results["rows"][row.key] = {
+                        "row": asdict(row),
+                        "figures": summarize([e for e, _ in pairs], [o for _, o in pairs]),
+                        "outcomes": [asdict(o) for _, o in pairs],
+                    }
+                results["seconds"][name] = time.perf_counter() - started
+                results |= {
+                    "ingest_seconds": asker.ingest_seconds,
+                    "stores": asker.stores_built,
+                    "embedded": remembering.embedded,
+                    "vectors_reused": remembering.reused,
+                }
                 asked_n = sum(len(q) for _, q in plan)
-                log(f"{name}: {asked_n} questions over {len(plan)} corpora in {seconds[name]:.0f} s")
+                log(f"{name}: {asked_n} questions over {len(plan)} corpora in {results['seconds'][name]:.0f} s")
+                done(results)
         finally:
             asker.close()
-    rows = {}
-    for name in names:
-        for row in SUITES[name].rows:
-            pairs = counted.get(row.key, [])
-            rows[row.key] = {
-                "row": asdict(row),
-                "figures": summarize([e for e, _ in pairs], [o for _, o in pairs]),
-                "outcomes": [asdict(o) for _, o in pairs],
-            }
-    return {
-        "rows": rows,
-        "seconds": seconds,
-        "ingest_seconds": asker.ingest_seconds,
-        "stores": asker.stores_built,
-        "vectors_reused": remembering.reused,
-        "embedded": remembering.embedded,
-    }
+    return results
 
 
 def _share(value: float | None) -> str:
