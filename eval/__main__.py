@@ -1,7 +1,9 @@
-"""`python -m eval [--suite own|covidqa] [--json PATH] [--chain-only]`: print the metrics table.
+"""`python -m eval`: run the evaluation suites and print one table per corpus kind.
 
-`own` (the default) is the project's evaluation set, with the chain's failures listed; `covidqa`
-is the public benchmark of real papers (`eval/covidqa.py`), with `--sample` for a quick run.
+`--suite NAME[,NAME]` picks suites (own, reader, covidqa, unrelated, general, covidqa-small,
+pubmedqa, or their letters a-g; all by default), `--sample N` keeps a fixed few questions of each
+for a quick run. `--compare own|covidqa` runs the older comparison with the LangChain tutorial
+pipeline (and, on the papers, plain dense sentence search) instead.
 """
 
 from __future__ import annotations
@@ -13,25 +15,65 @@ import time
 from pathlib import Path
 
 from eval import covidqa
+from eval.report import run_suites, tables, timing
 from eval.run import QUESTIONS, evaluate, failures, load_cases, table
+from eval.suites import BENCHMARKS, ORDER, parse_names
 from studychat.embedder import build_embedder
 from studychat.settings import Settings
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m eval", description=__doc__)
-    parser.add_argument("--json", type=Path, help="also write the metrics and every answer to this file")
-    parser.add_argument("--chain-only", action="store_true", help="skip the LangChain tutorial pipeline")
-    parser.add_argument("--questions", type=Path, default=QUESTIONS, help="the question set (JSON lines)")
-    parser.add_argument("--suite", choices=("own", "covidqa"), default="own", help="which question set to run")
-    parser.add_argument("--benchmarks", type=Path, default=covidqa.BENCHMARKS, help="the public benchmarks folder")
-    parser.add_argument("--sample", type=int, metavar="PAPERS", help="covidqa: only the first PAPERS papers")
-    parser.add_argument("--keep", type=Path, help="covidqa: keep the chain's store here and reuse it next time")
+    parser.add_argument("--suite", default=",".join(ORDER), help="suites to run, comma-separated (default: all)")
+    parser.add_argument("--sample", type=int, metavar="N", help="a fixed sample of N questions of each suite")
+    parser.add_argument("--json", type=Path, help="also write the figures and every answer to this file")
+    parser.add_argument("--benchmarks", type=Path, default=BENCHMARKS, help="the public benchmarks folder")
+    parser.add_argument("--compare", choices=("own", "covidqa"), help="the comparison with the tutorial pipeline")
+    parser.add_argument("--chain-only", action="store_true", help="--compare: skip the peers")
+    parser.add_argument("--questions", type=Path, default=QUESTIONS, help="--compare own: the question set")
+    parser.add_argument("--keep", type=Path, help="--compare covidqa: keep the chain's store here and reuse it")
     args = parser.parse_args(argv)
+    if args.sample is not None and args.sample < 1:
+        parser.error("--sample must be at least 1")
 
     settings = Settings()
-    if args.suite == "covidqa":
+    if args.compare == "covidqa":
         return run_covidqa(settings, args)
+    if args.compare == "own":
+        return run_own(settings, args)
+    try:
+        names = parse_names(args.suite)
+    except ValueError as error:
+        parser.error(str(error))
+    needs_benchmarks = set(names) - {"own", "reader"}
+    if needs_benchmarks and not (args.benchmarks / "covidqa" / "questions.jsonl").exists():
+        parser.error(
+            f"suites {', '.join(sorted(needs_benchmarks))} need the benchmarks at {args.benchmarks}: not found"
+        )
+    started = time.perf_counter()
+    print(
+        f"Running {', '.join(names)}" + (f", a sample of {args.sample} each" if args.sample else "") + " ...",
+        file=sys.stderr,
+    )
+    log = lambda line: print(line, file=sys.stderr)  # noqa: E731
+
+    def keep(so_far: dict) -> None:  # a long run keeps each suite's figures as it ends
+        if args.json:
+            args.json.write_text(json.dumps(so_far, indent=2, ensure_ascii=False))
+
+    results = run_suites(names, settings, build_embedder(settings), args.benchmarks, args.sample, log, keep)
+    print(tables(results))
+    print("\n" + timing(results))
+    if args.json:
+        print(f"\nWrote {args.json}")
+    hits = {k: r["figures"]["answer_hit"] for k, r in results["rows"].items() if r["figures"]["answer_hit"] is not None}
+    summary = ", ".join(f"{k} {v:.2f}" for k, v in hits.items()) or "no answerable questions"
+    print(f"\nDone in {time.perf_counter() - started:.0f} s: answer hit {summary}.", file=sys.stderr)
+    return 0
+
+
+def run_own(settings: Settings, args: argparse.Namespace) -> int:
+    """The own set through the chain and the LangChain tutorial pipeline, with the chain's failures."""
     cases = load_cases(args.questions)
     pipelines = ("chain",) if args.chain_only else ("chain", "tutorial")
     print(f"Evaluating {', '.join(pipelines)} on {len(cases)} questions ...", file=sys.stderr)

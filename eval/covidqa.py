@@ -10,17 +10,16 @@ unrelated question should be declined. Two peers answer the same questions in th
 - plain dense sentence search: the same model over every sentence of the corpus, the 3 nearest
   joined as the answer (it never declines).
 
-Counted as the benchmark README says: tokens are lower-cased runs of letters and digits (a decimal
-point or comma inside a number kept) without its stop words; an answer *hits* when it is not a
-refusal, cites the question's paper, and holds 60% of the expert answer's distinct tokens;
-*passage recall@5* counts a question when one of the five passages shown holds 80% of them.
+Counted as the benchmark README says, by the rule written once in `eval.counting`: an answer
+*hits* when it is not a refusal, cites the question's paper, and holds 60% of the expert answer's
+distinct tokens; *passage recall@5* counts a question when one of the five passages shown holds
+80% of them.
 """
 
 from __future__ import annotations
 
 import json
 import random
-import re
 import statistics
 import tempfile
 import time
@@ -33,30 +32,13 @@ import numpy as np
 from chat.chain import Chain
 from chat.retrieve import retrieve
 from eval import run
+from eval.counting import HIT_SHARE, PASSAGE_SHARE, SHOWN, STOP_WORDS, TOKEN, Expected, share, tokens
 from ingest.pipeline import ingest_paths
 from studychat.embedder import Embedder
 from studychat.settings import Settings
 from studychat.store import open_store
 
 BENCHMARKS = Path(__file__).resolve().parents[2] / "shared" / "benchmarks"
-SHOWN = 5  # passages shown with an answer, for passage recall@5
-HIT_SHARE, PASSAGE_SHARE = 0.6, 0.8  # shares of the expert answer's tokens (benchmark README)
-STOP_WORDS = frozenset(
-    "the a an of and or in on at to for with by from is are was were be been as that this these those it its which "
-    "who what when where how than then into their there has have had not no but also such".split()
-)
-TOKEN = re.compile(r"[a-z0-9]+(?:[.,][0-9]+)*")
-
-
-def tokens(text: str) -> set[str]:
-    """The benchmark's distinct tokens of `text`: lower-cased runs of letters and digits, a decimal
-    point or comma inside a number kept ("1.5", "20,000"), stop words left out."""
-    return {t for t in TOKEN.findall(text.lower()) if t not in STOP_WORDS}
-
-
-def share(expected: set[str], text: str) -> float:
-    """The share of the `expected` tokens that occur in `text` (0 when nothing is expected)."""
-    return len(expected & tokens(text)) / len(expected) if expected else 0.0
 
 
 @dataclass
@@ -113,10 +95,10 @@ def judge(question: Question, outcome: Outcome) -> Outcome:
     """Count one outcome by the benchmark's rule."""
     if not question.related:
         return outcome
-    expected = tokens(question.answer)
+    expected = Expected(document=question.document, answer=question.answer)
     outcome.right_document = not outcome.refused and question.document in outcome.cited
-    outcome.hit = outcome.right_document and share(expected, outcome.answer) >= HIT_SHARE
-    outcome.passage_hit = any(share(expected, text) >= PASSAGE_SHARE for text in outcome.shown[:SHOWN])
+    outcome.hit = outcome.right_document and expected.holds(outcome.answer, HIT_SHARE)
+    outcome.passage_hit = any(expected.holds(text, PASSAGE_SHARE) for text in outcome.shown[:SHOWN])
     return outcome
 
 
@@ -279,3 +261,6 @@ def table(results: dict) -> str:
 def all_papers(folder: Path = BENCHMARKS) -> list[Path]:
     """Every paper of the benchmark, in order."""
     return sorted((folder / "covidqa" / "documents").glob("*.txt"))
+
+
+__all__ = ["HIT_SHARE", "PASSAGE_SHARE", "SHOWN", "STOP_WORDS", "TOKEN", "share", "tokens"]  # the rule, re-exported
