@@ -161,9 +161,7 @@ class Store(abc.ABC):
         return rows
 
     @abc.abstractmethod
-    def _bm25(
-        self, words: list[str], k: int, document_ids: list[str] | None, every: bool
-    ) -> list[tuple[str, float]]:
+    def _bm25(self, words: list[str], k: int, document_ids: list[str] | None, every: bool) -> list[tuple[str, float]]:
         """The `k` best chunks by BM25 (k1 1.2, b 0.75, as SQLite FTS5's bm25()) for these words,
         holding all of them when `every`, else any."""
 

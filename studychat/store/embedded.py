@@ -222,9 +222,7 @@ class EmbeddedStore(Store):
         found = self.passages([i for row in rows for i in row[1:] if i])
         return {row[0]: (found.get(row[1]), found.get(row[2])) for row in rows}
 
-    def _bm25(
-        self, words: list[str], k: int, document_ids: list[str] | None, every: bool
-    ) -> list[tuple[str, float]]:
+    def _bm25(self, words: list[str], k: int, document_ids: list[str] | None, every: bool) -> list[tuple[str, float]]:
         query = fts_query(words, "AND" if every else "OR")
         if not query:
             return []
