@@ -9,8 +9,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from engines import Cluster, chroma_server, cluster, skip_without_engines
 
+from bench.engines import Cluster, chroma_server, cluster, skip_without_engines
 from studychat.embedder import Embedder
 from studychat.settings import Settings
 from studychat.store import Store, open_store

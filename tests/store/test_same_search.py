@@ -9,8 +9,8 @@ import shutil
 from pathlib import Path
 
 import pytest
-from engines import Cluster
 
+from bench.engines import Cluster
 from ingest.pipeline import ingest_paths
 from studychat.embedder import Embedder
 from studychat.settings import Settings

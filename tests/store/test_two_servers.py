@@ -21,7 +21,8 @@ from pathlib import Path
 import httpx
 import psycopg
 import pytest
-from engines import Cluster, chroma_server, cluster, free_port, skip_without_engines
+
+from bench.engines import Cluster, chroma_server, cluster, free_port, skip_without_engines
 
 ROOT = Path(__file__).resolve().parents[2]
 SEED = ROOT / "corpus" / "echemi-car-t-lupus-2022.txt"

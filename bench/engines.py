@@ -1,6 +1,6 @@
-"""The shared engines for the tests that need them: a private PostgreSQL cluster (initdb and
-pg_ctl in a temp directory, on a loopback port, as the `postgres` OS user when run as root) and a
-Chroma server (`chroma run`). Both are stopped by the test session that started them."""
+"""Private shared engines for the tests and benchmarks of the shared store: a PostgreSQL cluster
+(initdb and pg_ctl in a temp directory, on a loopback port, as the `postgres` OS user when run as
+root, since initdb refuses root) and a Chroma server (`chroma run`). Whoever starts them stops them."""
 
 from __future__ import annotations
 
@@ -17,8 +17,6 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-
 BIN = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
 CHROMA = Path(sys.executable).parent / "chroma"
 
@@ -30,7 +28,9 @@ def free_port() -> int:
 
 
 def skip_without_engines() -> None:
-    """Skip, saying why, where the PostgreSQL binaries or `chroma` are not installed."""
+    """Skip the calling test, saying why, where the PostgreSQL binaries or `chroma` are not installed."""
+    import pytest
+
     if not BIN:
         pytest.skip("PostgreSQL is not installed (no /usr/lib/postgresql/*/bin/initdb)")
     if not CHROMA.exists():
