@@ -78,20 +78,33 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--suite", choices=("own", "covidqa", "both"), default="both")
     parser.add_argument("--sample", type=int, metavar="PAPERS", help="covidqa: only the first PAPERS papers")
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
+    parser.add_argument(
+        "--store",
+        choices=("embedded", "shared", "both"),
+        default="both",
+        help="which store to run (two processes, one per store, finish sooner on a machine with spare cores)",
+    )
     args = parser.parse_args(argv)
     suites = ["own", "covidqa"] if args.suite == "both" else [args.suite]
     settings = Settings()
     embedder = build_embedder(settings)
     results = {}
-    started = time.perf_counter()
-    results["embedded"] = run(suites, settings, embedder, args.sample)
-    print(f"embedded store: {time.perf_counter() - started:.0f} s", file=sys.stderr)
+    if args.store != "shared":
+        started = time.perf_counter()
+        results["embedded"] = run(suites, settings, embedder, args.sample)
+        print(f"embedded store: {time.perf_counter() - started:.0f} s", file=sys.stderr)
+        write(args.json, results)
+    if args.store == "embedded":
+        return 0
     with tempfile.TemporaryDirectory(prefix="studychat-shared-") as tmp:
         with cluster() as engine, chroma_server(Path(tmp) / "chroma") as chroma_url:
             with shared_store(engine.create_database, chroma_url):
                 started = time.perf_counter()
                 results["shared"] = run(suites, settings, embedder, args.sample)
                 print(f"shared store: {time.perf_counter() - started:.0f} s", file=sys.stderr)
+    write(args.json, results)
+    if "embedded" not in results:
+        return 0
     print(
         "| Figure | Embedded (SQLite + Chroma) | Shared (PostgreSQL + Chroma server) | Difference |\n|---|---|---|---|"
     )
@@ -99,9 +112,12 @@ def main(argv: list[str] | None = None) -> int:
         if suite in suites:
             a, b = results["embedded"][suite][key], results["shared"][suite][key]
             print(f"| {label} | {a:.3f} | {b:.3f} | {b - a:+.3f} |")
-    if args.json:
-        args.json.write_text(json.dumps(results, indent=2))
     return 0
+
+
+def write(path: Path | None, results: dict) -> None:
+    if path:
+        path.write_text(json.dumps(results, indent=2))
 
 
 if __name__ == "__main__":
