@@ -21,7 +21,7 @@ from bench.common import Results, free_port, ms, percentile, tree_memory_mb
 from bench.corpus import corpus_files
 from studychat.embedder import build_embedder
 from studychat.settings import Settings
-from studychat.store import Store
+from studychat.store import open_store
 
 ROOT = Path(__file__).resolve().parent.parent
 UNANSWERABLE = [
@@ -53,7 +53,7 @@ def floor_latency(settings: Settings, asked: list[str]) -> list[float]:
     """Seconds per question for embedding it and one Chroma top-k query."""
     embedder = build_embedder(settings)
     embedder.encode(["warm up"])
-    store = Store(settings, embedder)
+    store = open_store(settings, embedder)
     try:
         store.search_dense(embedder.encode([asked[0]])[0].tolist(), settings.top_k)
         times = []
@@ -76,7 +76,7 @@ def dense_recall(settings: Settings, asked: list[str], breadths: tuple[int, ...]
     k = settings.candidates
     found = {}
     for breadth in (*breadths, settings.dense_search_ef):
-        store = Store(settings.model_copy(update={"dense_search_ef": breadth}), embedder, writer="bench")
+        store = open_store(settings.model_copy(update={"dense_search_ef": breadth}), embedder, writer="bench")
         try:
             stored = store.vectors._collection.get(include=["embeddings"])
             vectors = np.asarray(stored["embeddings"], dtype=np.float32)
@@ -98,7 +98,7 @@ def chain_latency(settings: Settings, asked: list[str]) -> list[float]:
 
     embedder = build_embedder(settings)
     embedder.encode(["warm up"])
-    store = Store(settings, embedder)
+    store = open_store(settings, embedder)
     try:
         chain = Chain(settings, store, embedder)
         chain.answer(asked[0])

@@ -14,7 +14,7 @@ import numpy as np
 from bench.common import Results, median, ms
 from studychat.embedder import Embedder
 from studychat.settings import Settings
-from studychat.store import Store
+from studychat.store import open_store
 
 
 def sample_texts(count: int) -> list[str]:
@@ -59,7 +59,7 @@ def same_passages(index: Path, source: Path, asked: list[str], embedders: list[E
     settings = Settings(db=index, corpus=source, _env_file=None)
     found = []
     for embedder in embedders:
-        store = Store(settings, embedder)
+        store = open_store(settings, embedder)
         try:
             found.append(
                 [

@@ -58,6 +58,22 @@ class Settings(BaseSettings):
         pattern=r"^[a-zA-Z0-9._-]{3,512}$",
     )
 
+    # Shared store: one corpus served from several machines (docs/scaling.md)
+    database_url: SecretStr | None = Field(
+        None,
+        description="PostgreSQL URL (postgresql://user:password@host:5432/db) of a shared store: the manifest, "
+        "the chunks, their sentence vectors and the lexical index there, the vectors in the Chroma server at "
+        "`chroma_url` (needed with it). Unset uses the embedded store at `db`. Never logged.",
+    )
+    database_pool_size: int = Field(
+        10, ge=1, le=200, description="Most PostgreSQL connections one app server keeps open for reading."
+    )
+    database_timeout: float = Field(
+        5.0,
+        gt=0,
+        description="Seconds to wait for a PostgreSQL connection before the store is reported unreachable (503).",
+    )
+
     # Embedding and chunking (recorded in the index; changing them needs `python -m ingest --reset`)
     embedding_model: str = Field(
         "all-MiniLM-L6-v2",

@@ -198,8 +198,8 @@ def run_worker(name: str, sockets: list[socket.socket], settings: Settings, writ
 
     import uvicorn
 
-    from app import build_app
     from studychat.store import StoreError
+    from web.server import build_app
     from web.services import Services
 
     role = "writer" if name == "writer" else "reader"
