@@ -23,6 +23,8 @@ def test_a_taken_name_is_replaced_only_when_ticked(page, live, tmp_path):
         page.goto(live.url)
         page.get_by_role("tab", name="Documents").click()
         page.locator("#admin-token input").fill(live.token)
+        page.locator("#unlock").click()  # the file picker shows once the token is accepted
+        page.locator("#upload-results .sc-unlocked").wait_for()
         page.locator("#upload input[type=file]").set_input_files(str(document))
         page.locator("#upload-button").click()
         page.locator("#upload-results .sc-exists").wait_for()
