@@ -343,9 +343,9 @@ def add_uploads(
 
     Each file is read before it is saved, so a bad upload neither lands in the corpus nor
     replaces a good file of the same name; of two uploads with the same name, the last is kept.
-    A file whose name is taken (a document in the index, or a file in the corpus folder) replaces
-    it only with `replace`; otherwise its result is "exists", with a reason that ends in
-    `replace_hint` (how the caller's user asks to replace). The same content again is "unchanged".
+    A file whose name a document in the index already has replaces it only with `replace`;
+    otherwise its result is "exists", with a reason that ends in `replace_hint` (how the caller's
+    user asks to replace). The same content again is "unchanged".
     """
     state = Progress(files=len(uploads))
     tell = progress or (lambda _: None)
@@ -368,10 +368,11 @@ def add_uploads(
         if known and known.content_hash == document.content_hash:
             results[i] = FileResult(name, "unchanged", doc_id, known.title, known.chunks)
             continue
-        if not replace and doc_id not in todo and (known or target.exists()):
-            what = f"a document “{known.title}”" if known else "a file"
-            reason = f"{what} with this name is already in the index; to replace it, {replace_hint}"
-            results[i] = FileResult(name, "exists", doc_id, known.title if known else "", reason=reason)
+        # Only a document in the index is protected: a file left by an upload whose indexing failed
+        # (the store was unreachable) is taken over by the next upload of that name.
+        if not replace and doc_id not in todo and known:
+            reason = f"a document “{known.title}” with this name is already in the index; to replace it, {replace_hint}"
+            results[i] = FileResult(name, "exists", doc_id, known.title, reason=reason)
             continue
         try:
             save(target, data)
