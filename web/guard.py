@@ -153,7 +153,9 @@ class GradioGuard:
             body += message.get("body", b"")
             more = message.get("more_body", False)
             if len(body) > EVENT_BODY_LIMIT:
-                await refusal(413, "the request body is too large")(scope, receive, send)
+                await refusal(413, f"the request body is over the {EVENT_BODY_LIMIT // 1024} KB limit")(
+                    scope, receive, send
+                )
                 return
         try:
             stray = stray_file(json.loads(body), self.folder)
