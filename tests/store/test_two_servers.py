@@ -96,8 +96,13 @@ def wait_healthy(url: str, process: subprocess.Popen | None = None, timeout: flo
     raise TimeoutError(f"{url}/healthz did not answer 200 within {timeout} s")
 
 
-def upload(url: str, name: str, text: str, timeout: float = 300) -> httpx.Response:
-    return httpx.post(f"{url}/api/documents", files={"files": (name, text.encode(), "text/plain")}, timeout=timeout)
+def upload(url: str, name: str, text: str, timeout: float = 300, replace: bool = False) -> httpx.Response:
+    return httpx.post(
+        f"{url}/api/documents",
+        params={"replace": "true"} if replace else None,
+        files={"files": (name, text.encode(), "text/plain")},
+        timeout=timeout,
+    )
 
 
 def ask(url: str, question: str) -> httpx.Response:
@@ -187,4 +192,6 @@ def _two_servers(
         engine.start()
     wait_healthy(second, timeout=60)
     assert "frogs.txt" in cited(ask(second, "How do wood frogs survive being frozen in winter?"))
-    assert upload(second, "frogs.txt", FROGS + "They also stop breathing while frozen.\n").status_code == 201
+    changed = FROGS + "They also stop breathing while frozen.\n"
+    assert upload(second, "frogs.txt", changed).status_code == 409  # a taken name is replaced only when asked
+    assert upload(second, "frogs.txt", changed, replace=True).status_code == 201
