@@ -125,13 +125,24 @@ class CheckedSentence:
         return asdict(self)
 
 
+# How a tentative answer opens, in the chat, the widget and the API alike.
+TENTATIVE = "The closest statement in the documents:"
+
+
 @dataclass
 class Answer:
-    """What the user sees: text with `[n]` markers, the citations they point to, and whether it declined."""
+    """What the user sees: text with `[n]` markers, the citations they point to, and whether it declined.
+
+    Three outcomes: stated (neither `refused` nor `tentative`), tentative (the closest statement
+    the documents hold, shown as such: its text opens with `TENTATIVE`), or declined (`refused`).
+    `confidence` is the calibrated probability that the answer is right (0-1; None when nothing
+    estimated it, as for a language model's answer)."""
 
     text: str
     citations: list[Citation] = field(default_factory=list)
     refused: bool = False
+    tentative: bool = False
+    confidence: float | None = None
     notes: list[str] = field(default_factory=list)
     sentences: list[CheckedSentence] = field(default_factory=list)  # filled for a language model's answer
     # The offline answerer's figures behind its choice (`chat.extractive`), for evaluation and
