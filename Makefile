@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test quick lint eval bench clean debian-packages llm-check
+.PHONY: run test quick lint eval fit bench clean debian-packages llm-check
 
 $(STAMP): requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -37,6 +37,13 @@ lint: $(STAMP)
 
 eval: $(STAMP)
 	$(PY) -m eval
+
+# Refit every fitted file from the data (../shared/benchmarks and eval/): the passage model, the
+# answer model (reads every suite: about half an hour here) and the instruction detector.
+fit: $(STAMP)
+	$(PY) -m eval.fit
+	$(PY) -m eval.fit_answer --collect
+	$(PY) -m eval.fit_instructions
 
 bench: $(STAMP)
 	$(PY) -m bench

@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from langchain_core.language_models import BaseChatModel
 from langchain_core.runnables import RunnableLambda
 
-from chat.extractive import MARKER, answer_from_passages
+from chat.compose import answer_from_passages
+from chat.extractive import MARKER, Candidates, candidate_quotes
 from chat.fitted import Models, load_models
 from chat.llm import (
     UNCITED_NOTE,
@@ -131,6 +132,23 @@ class Chain:
         yield from _pieces(answer.text)
         yield answer
 
+    def candidates(self, question: str, history: list[dict] | None = None) -> Candidates:
+        """The candidate quotes the offline answer to `question` is chosen from, as `answer` reads
+        them (for fitting the answer model: `python -m eval.fit_answer`)."""
+        query, found = self._retrieve(self._condense(Query(question, list(history or []))))
+        return candidate_quotes(
+            query.question, found.passages, found.query_vectors, self.store, **self._asked(query, found)
+        )
+
+    def _asked(self, query: Query, found: Retrieval) -> dict:
+        answers = said_by("assistant", query.history)
+        return {
+            "context": query.context,
+            "said": " ".join(answers),
+            "last_answer": answers[-1] if answers else "",
+            "reserve": found.reserve,
+        }
+
     def _condense(self, query: Query) -> Query:
         query.search, query.context = condense(query.question, query.history)
         return query
@@ -150,20 +168,14 @@ class Chain:
 
     def _answer(self, inputs: tuple[Query, Retrieval]) -> Answer:
         query, found = inputs
-        answers = said_by("assistant", query.history)
         return answer_from_passages(
             query.question,
             found.passages,
             found.query_vectors,
             self.store,
-            threshold=self.settings.refusal_threshold,
-            max_sentences=self.settings.max_answer_sentences,
-            context=query.context,
-            said=" ".join(answers),
-            last_answer=answers[-1] if answers else "",
-            reserve=found.reserve,
+            max_quote_chars=self.settings.max_quote_chars,
             models=self.models,
-            confidence=found.confidence,
+            **self._asked(query, found),
         )
 
     # The language model's branch

@@ -1,9 +1,8 @@
 """Decisions fitted to data, stored as JSON in `chat/models/`: a logistic regression orders
-passages, boosted decision trees decide refusals.
-
-Both are fitted by `python -m eval.fit` (scikit-learn) on the public benchmark's development
-questions and the project's own evaluation set; each file also records what it was fitted on and
-its cross-validated figures. Only numpy runs at answer time.
+passages (`passage.json`, fitted by `python -m eval.fit`), and the answer model scores candidate
+quotes and gives the answer's calibrated confidence and outcome (`answer.json`, fitted by
+`python -m eval.fit_answer`). Each file records what it was fitted on and its held-out figures.
+Only numpy runs at answer time.
 """
 
 from __future__ import annotations
@@ -106,14 +105,56 @@ def load_model(name: str, folder: Path = MODELS) -> LinearModel | TreeModel:
 
 
 @dataclass(frozen=True)
+class AnswerModel:
+    """The answer model: `ranker` gives each candidate quote the probability that quoting it
+    answers the question; the best candidate's log-odds, through the Platt calibration
+    `sigmoid(a * z + b)`, is the answer's confidence. An answer is stated when its confidence is at
+    least `confident`, tentative when at least `declined`, else declined (the rule that set both
+    is in the file)."""
+
+    ranker: LinearModel
+    a: float
+    b: float
+    confident: float
+    declined: float
+
+    def confidence(self, probability: float) -> float:
+        """The calibrated probability that the answer quoting a candidate of this `probability` is right."""
+        p = min(max(probability, 1e-9), 1 - 1e-9)
+        return float(_sigmoid(self.a * np.log(p / (1 - p)) + self.b))
+
+
+@cache
+def load_answer_model(folder: Path = MODELS) -> AnswerModel:
+    """`folder/answer.json`. Raises FileNotFoundError or KeyError when it is missing or malformed,
+    ValueError when it was fitted on other features than `chat.candidates` computes."""
+    from chat.candidates import ANSWER_FEATURES
+
+    path = folder / "answer.json"
+    data = json.loads(path.read_text())
+    if tuple(data["features"]) != ANSWER_FEATURES:
+        raise ValueError(f"{path}: fitted on other features than chat.candidates computes; refit it (make fit)")
+    ranker = LinearModel(
+        features=tuple(data["features"]),
+        mean=np.asarray(data["mean"], dtype=np.float64),
+        scale=np.asarray(data["scale"], dtype=np.float64),
+        weights=np.asarray(data["weights"], dtype=np.float64),
+        bias=float(data["bias"]),
+    )
+    c = data["calibration"]
+    return AnswerModel(ranker, float(c["a"]), float(c["b"]), float(data["confident"]), float(data["declined"]))
+
+
+@dataclass(frozen=True)
 class Models:
-    """The fitted models the chain uses; None for one whose file is missing (the hand-set rule then decides)."""
+    """The fitted models the chain uses; None for one whose file is missing."""
 
     passage: LinearModel | None = None
-    refusal: LinearModel | TreeModel | None = None
+    answer: AnswerModel | None = None
 
 
 def load_models(folder: Path = MODELS) -> Models:
-    """Every model found in `folder`: `passage.json` and `refusal.json`."""
-    found = {name: load_model(name, folder) for name in ("passage", "refusal") if (folder / f"{name}.json").exists()}
-    return Models(**found)
+    """Every model found in `folder`: `passage.json` and `answer.json`."""
+    passage = load_model("passage", folder) if (folder / "passage.json").exists() else None
+    answer = load_answer_model(folder) if (folder / "answer.json").exists() else None
+    return Models(passage=passage, answer=answer)

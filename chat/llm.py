@@ -15,7 +15,7 @@ from collections.abc import Iterator
 
 from langchain_core.language_models import BaseChatModel
 
-from chat.extractive import REFUSAL
+from chat.compose import REFUSAL
 from chat.prompts import render
 from studychat.schema import Passage
 from studychat.settings import Settings

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from chat.extractive import FLAG_WARNING, REFUSAL, quote, related_reading
+from chat.compose import FLAG_WARNING, REFUSAL, quote, related_reading
 from ingest.chunk import sentence_spans
 from studychat.embedder import Embedder
 from studychat.schema import Answer, CheckedSentence, Citation, Passage

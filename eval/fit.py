@@ -1,22 +1,13 @@
 """`python -m eval.fit [--store PATH]`: fit the answerer's decisions to data and write `chat/models/`.
 
-Two models (scikit-learn), fitted in turn, the second on what the first decides:
-
-1. passage: a logistic regression that orders retrieval's candidates by the probability that a
-   passage holds the answer, over `chat.retrieve.PASSAGE_FEATURES`; one row per candidate passage
-   of each answerable question.
-2. refusal: gradient-boosted trees that decide whether the best sentence answers at all, over
-   `chat.extractive.REFUSAL_FEATURES`; one row per question that reaches that decision. Its
-   threshold is the highest that declines at most `MAX_DECLINED` of the answerable questions.
-   Trees, because the signals of an answer depend on each other: a close sentence in a passage
-   that holds few of the question's words is not one in a passage that holds them all. Measured
-   on the same rows, cross-validated, at that threshold: a logistic regression declined 62% of
-   the unrelated questions that reach the model, the trees 86% (84% once the passage's
-   second-sentence figures were left out; each fit's own figures are in its file).
+The passage model (scikit-learn): a logistic regression that orders retrieval's candidates by the
+probability that a passage holds the answer, over `chat.retrieve.PASSAGE_FEATURES`; one row per
+candidate passage of each answerable question. (The answer model that chooses among the
+candidate quotes is fitted by `python -m eval.fit_answer`.)
 
 The data: the public benchmark's development questions (`../shared/benchmarks/covidqa`, a passage
 labelled 1 when it comes from the question's paper and holds 80% of the expert answer's tokens,
-the benchmark's rule), its unrelated PubMedQA questions (to decline), and the project's own set
+the benchmark's rule), and the project's own set
 (`eval/qa.jsonl`: a passage labelled by its expected fact and source document; in scope or not).
 The own set's questions weigh `OWN_WEIGHT` each, so that its 113 count about as much as the
 benchmark's 479. Thresholds and figures come from cross-validated
@@ -26,7 +17,6 @@ probabilities (5 folds by paper or document: nothing in both the fitting and the
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import re
 import sys
@@ -38,8 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from chat.chain import Chain, condense
-from chat.extractive import REFUSAL_FEATURES
-from chat.fitted import MODELS, LinearModel, Models, TreeModel
+from chat.fitted import MODELS, LinearModel, Models
 from chat.retrieve import PASSAGE_FEATURES, retrieve
 from eval import covidqa
 from eval.run import build_corpus, load_cases
@@ -51,10 +40,6 @@ from studychat.store import open_store
 FOLDS = 5
 SHOWN = covidqa.SHOWN
 OWN_WEIGHT = 5.0
-# The refusal trees: shallow, many, slow to learn; measured against depth 3 and a faster rate
-# (cross-validated, the same figures within 0.02).
-TREES = {"max_depth": 2, "n_estimators": 300, "learning_rate": 0.05}
-MAX_DECLINED = 0.02  # of the answerable questions, at most: the product's target is 3%
 
 
 @dataclass
@@ -157,31 +142,6 @@ def fit_logistic(features: np.ndarray, labels: np.ndarray, weights: np.ndarray, 
     return LinearModel(names, scaler.mean_, scaler.scale_, model.coef_[0], float(model.intercept_[0]))
 
 
-def fit_trees(features: np.ndarray, labels: np.ndarray, weights: np.ndarray, names: tuple[str, ...]) -> TreeModel:
-    """Gradient-boosted regression trees (scikit-learn's classifier, log-loss), as the answerer's
-    `TreeModel`, checked to give the classifier's own probabilities."""
-    from sklearn.ensemble import GradientBoostingClassifier
-
-    model = GradientBoostingClassifier(**TREES, random_state=0).fit(features, labels, sample_weight=weights)
-    trees = []
-    for (estimator,) in model.estimators_:
-        tree = estimator.tree_
-        trees.append(
-            {
-                "feature": tree.feature,
-                "threshold": tree.threshold,
-                "left": tree.children_left,
-                "right": tree.children_right,
-                "value": tree.value[:, 0, 0] * model.learning_rate,
-            }
-        )
-    # the classifier's starting log-odds (the weighted share of positives), read off its own output
-    summed = TreeModel(names, tuple(trees), 0.0).log_odds(features[:1])[0]
-    fitted = TreeModel(names, tuple(trees), float(model.decision_function(features[:1])[0] - summed))
-    assert np.allclose(fitted.probability(features), model.predict_proba(features)[:, 1])
-    return fitted
-
-
 def cross_validated(rows: Rows, items: list[Item], names: tuple[str, ...], fit: Callable = fit_logistic) -> np.ndarray:
     """Each row's probability from a model (`fit`) fitted without its item's group (`FOLDS` folds)."""
     from sklearn.model_selection import GroupKFold
@@ -228,57 +188,13 @@ def fit_passages(chains: dict[str, Chain], items: list[Item]) -> tuple[LinearMod
     return fit_logistic(features, labels, weights, PASSAGE_FEATURES), figures
 
 
-def fit_refusal(chains: dict[str, Chain], items: list[Item]) -> tuple[TreeModel, dict]:
-    rows = Rows([], [], [], [])
-    ruled = {"covidqa": 0, "own": 0}
-    for i, item in enumerate(items):
-        answer = chains[item.corpus].answer(item.question, item.history)
-        if "refusal" not in answer.signals:  # declined by a rule first: a name never mentioned, a kind not stated
-            ruled[item.corpus] += 1
-            continue
-        rows.features.append(answer.signals["refusal"])
-        rows.labels.append(item.answerable)
-        rows.questions.append(i)
-        rows.weights.append(item.weight)
-    features, labels, questions, weights = rows.arrays()
-    held_out = cross_validated(rows, items, REFUSAL_FEATURES, fit_trees)
-    threshold = _threshold(held_out, labels)
-    model = dataclasses.replace(fit_trees(features, labels, weights, REFUSAL_FEATURES), threshold=threshold)
-    declined = held_out < threshold
-    figures = {
-        "declined_by_a_rule_first": ruled,
-        "answerable_declined_cross_validated": by_corpus(
-            items, questions, lambda m: float(declined[m & (labels == 1)].mean())
-        ),
-        "unanswerable_declined_by_the_model_cross_validated": by_corpus(
-            items, questions, lambda m: float(declined[m & (labels == 0)].mean())
-        ),
-    }
-    return model, figures
-
-
-def _threshold(probabilities: np.ndarray, labels: np.ndarray) -> float:
-    """The highest threshold that declines at most `MAX_DECLINED` of the answerable questions."""
-    answerable = np.sort(probabilities[labels == 1])
-    return float(answerable[int(MAX_DECLINED * len(answerable))]) if len(answerable) else 0.5
-
-
-def save(name: str, model: LinearModel | TreeModel, about: dict) -> Path:
+def save(name: str, model: LinearModel, about: dict) -> Path:
     """Write `model` to `chat/models/<name>.json` with what it was fitted on and its figures."""
     path = MODELS / f"{name}.json"
     MODELS.mkdir(exist_ok=True)
-    trees = isinstance(model, TreeModel)
-    numbers = (
-        {"trees": "TREES"}
-        if trees
-        else {k: np.round(getattr(model, k), 6).tolist() for k in ("mean", "scale", "weights")}
-    )
+    numbers = {k: np.round(getattr(model, k), 6).tolist() for k in ("mean", "scale", "weights")}
     data = {"features": list(model.features), **numbers, "bias": model.bias, "threshold": model.threshold, **about}
-    text = json.dumps(data, indent=2)
-    if trees:  # one line per tree
-        lines = ",\n".join("    " + json.dumps({k: v.tolist() for k, v in tree.items()}) for tree in model.trees)
-        text = text.replace('"TREES"', f"[\n{lines}\n  ]")
-    path.write_text(text + "\n")
+    path.write_text(json.dumps(data, indent=2) + "\n")
     return path
 
 
@@ -313,17 +229,12 @@ def main(argv: list[str] | None = None) -> int:
 
             passage, passage_figures = fit_passages(chains(Models()), items)
             print("passage", json.dumps(passage_figures), file=sys.stderr)
-            refusal, refusal_figures = fit_refusal(chains(Models(passage=passage)), items)
-            print("refusal", json.dumps(refusal_figures), file=sys.stderr)
         finally:
             for store in stores.values():
                 store.close()
     data = f"covidqa development questions (../shared/benchmarks) and eval/qa.jsonl (weight {OWN_WEIGHT:g})"
     save("passage", passage, {"fitted_on": data + ", every candidate passage", "figures": passage_figures})
-    rule = f"the highest threshold that declines at most {MAX_DECLINED:.0%} of the answerable, cross-validated"
-    data += ", against the unrelated pubmedqa questions"
-    save("refusal", refusal, {"fitted_on": data, "rule": rule, "figures": refusal_figures})
-    print(f"wrote {MODELS}/passage.json and refusal.json")
+    print(f"wrote {MODELS}/passage.json")
     return 0
 
 

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import shutil
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 from chat.chain import Chain, condense
 from chat.fitted import Models, load_models
@@ -21,6 +23,8 @@ from ingest.pipeline import ingest_paths
 from studychat.embedder import Embedder
 from studychat.settings import Settings
 from studychat.store import Store, open_store
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -76,6 +80,10 @@ class Asker:
 
     def ask(self, corpus: Corpus, questions: list[Asked]) -> list[Outcome]:
         """Every question answered over `corpus` and counted."""
+        return self.visit(corpus, questions, lambda chain, q: judge(q.expected, self._one(chain, q)))
+
+    def visit(self, corpus: Corpus, questions: list[Asked], each: Callable[[Chain, Asked], T]) -> list[T]:
+        """`each(chain, question)` for every question, with a chain over `corpus`'s store."""
         if corpus.name and corpus.name in self._stores:
             store, settings = self._stores[corpus.name]
         else:
@@ -84,7 +92,7 @@ class Asker:
                 self._stores[corpus.name] = (store, settings)
         try:
             chain = Chain(settings, store, self.embedder, models=self.models)
-            return [judge(q.expected, self._one(chain, q)) for q in questions]
+            return [each(chain, q) for q in questions]
         finally:
             if not corpus.name:
                 store.close()

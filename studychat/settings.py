@@ -110,10 +110,10 @@ class Settings(BaseSettings):
         description="Breadth of Chroma's HNSW search (`ef_search`), set on the collection by the writer: larger "
         "finds more of the true nearest chunks, slower. See the README for how 400 was chosen.",
     )
-    refusal_threshold: float = Field(
-        0.36, description="Least support score an answer needs; below it the question is declined."
+    max_quote_chars: int = Field(
+        600, ge=80, le=5000, description="Longest quote of one passage in an offline answer; longer ones end with …."
     )
-    max_answer_sentences: int = Field(3, ge=1, le=10, description="Most sentences quoted in an offline answer.")
+    max_answer_sentences: int = Field(3, ge=1, le=10, description="Most sentences a language model's answer may have.")
 
     # Optional language model
     llm: str | None = Field(

@@ -8,7 +8,7 @@ import pytest
 from seeded import SEED_ID, seeded_chain
 
 from chat.chain import Chain, condense
-from chat.extractive import asked_kind
+from chat.kinds import asked_kind
 from chat.retrieve import retrieve
 
 DISTRACTOR = """\

@@ -13,7 +13,7 @@ import pytest
 from seeded import seeded_chain
 
 from chat.chain import Chain
-from chat.extractive import FLAG_WARNING, RELATED
+from chat.compose import FLAG_WARNING, RELATED
 from chat.grounding import (
     Subject,
     asks_about_document,
@@ -379,7 +379,7 @@ def test_the_line_stating_a_document_fact_is_found_in_its_first_lines() -> None:
 
 
 def test_a_dose_written_in_words_or_said_again_in_brackets_is_a_dose() -> None:
-    from chat.extractive import asked_kind
+    from chat.kinds import asked_kind
 
     kind = asked_kind("What dose of CAR T cells did the lupus patients receive?")
     assert kind is not None and kind[0] == "dose"

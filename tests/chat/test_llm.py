@@ -15,7 +15,7 @@ import pytest
 from openai_server import ScriptedOpenAI
 
 from chat.chain import Chain
-from chat.extractive import REFUSAL
+from chat.compose import REFUSAL
 from chat.llm import build_chat_model, fence
 from chat.prompts import PromptError, render
 from chat.verify import UNSUPPORTED_MARK, check_answer, fix_markers, numbers_in

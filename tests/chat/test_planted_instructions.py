@@ -10,7 +10,7 @@ import pytest
 from seeded import seeded_chain
 
 from chat.chain import Chain
-from chat.extractive import FLAG_WARNING
+from chat.compose import FLAG_WARNING
 from studychat.schema import Answer
 
 ENROLLED = (

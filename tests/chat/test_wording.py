@@ -10,7 +10,8 @@ import pytest
 from seeded import SEED_ID, seeded_chain
 
 from chat.chain import Chain
-from chat.extractive import asked_kind, naming_documents
+from chat.extractive import naming_documents
+from chat.kinds import asked_kind
 from chat.wording import definitions, one_edit_apart, other_forms, with_other_forms
 from studychat.text import terms
 

@@ -14,7 +14,7 @@ import hostile
 import pytest
 from conftest import PYTHON, ROOT, chroma_server, free_port, stop, study_env, wait_http
 
-from chat.extractive import FLAG_WARNING
+from chat.compose import FLAG_WARNING
 
 SEED = ROOT / "corpus" / "echemi-car-t-lupus-2022.txt"
 TOKEN = "tok-" + uuid.uuid4().hex

@@ -1,0 +1,172 @@
+"""The answer the user sees, from the answer model's choice among the candidate quotes.
+
+No language model: every sentence of an answer is copied verbatim from a cited passage. The
+fitted answer model (`chat.fitted.AnswerModel`) gives each candidate quote (`chat.extractive`)
+the probability that quoting it answers the question; its calibrated confidence in the best one
+decides the outcome: stated, tentative (shown as the closest statement the documents hold), or
+declined with the nearest passages as related reading.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+import numpy as np
+
+from chat.candidates import ANSWER_FEATURES, Candidate
+from chat.extractive import MIN_SENTENCE_WORDS, Sentence, candidate_quotes, quotable, split_sentences
+from chat.fitted import Models
+from studychat.marks import doc_marks
+from studychat.schema import TENTATIVE, Answer, Citation, Passage
+from studychat.store import Store
+
+REFUSAL = "The documents do not answer this question."
+RELATED = "The closest passages are shown as related reading."
+FLAG_WARNING = (
+    "Warning: a cited passage contains text that reads like instructions to an assistant. "
+    "It is quoted as document text, not followed."
+)
+
+
+def answer_from_passages(
+    question: str,
+    passages: list[Passage],
+    query_vectors: np.ndarray,
+    store: Store,
+    *,
+    max_quote_chars: int,
+    context: str = "",
+    said: str = "",
+    last_answer: str = "",
+    reserve: Sequence[Passage] = (),
+    models: Models | None = None,
+) -> Answer:
+    """A verbatim, cited answer from the passages: stated, tentative (the closest statement, shown
+    as such) or declined with the passages as related reading, as the fitted answer model's
+    calibrated confidence in its best candidate quote decides (`chat.fitted.AnswerModel`).
+
+    When the question names no document and the best quote of another document is stated with
+    confidence too, the answer quotes each document under its title instead of choosing one."""
+    model = (models or Models()).answer
+    if not passages:
+        return Answer(text=f"{REFUSAL} There are no documents to search yet.", refused=True, confidence=0.0)
+    found = candidate_quotes(
+        question, passages, query_vectors, store, context=context, said=said, last_answer=last_answer, reserve=reserve
+    )
+    if not found.quotes or model is None:
+        return related_reading(passages, query_vectors)
+    rows = np.array([c.row for c in found.quotes])
+    probabilities = model.ranker.probability(rows)
+    order = np.argsort(-probabilities, kind="stable")
+    best = found.quotes[order[0]]
+    confidence = model.confidence(float(probabilities[order[0]]))
+    signals = {"probability": float(probabilities[order[0]]), "confidence": confidence}
+    if confidence < model.declined:
+        reason = f"They never mention {', '.join(found.unknown)}." if found.unknown else ""
+        refusal = related_reading(passages, query_vectors, reason=reason)
+        refusal.confidence, refusal.signals = confidence, signals
+        return refusal
+    tentative = confidence < model.confident
+    chosen = [best]
+    named = any(c.row[NAMED] or c.row[FOLLOWED] for c in found.quotes)
+    if not tentative and not named:
+        other = next((found.quotes[i] for i in order[1:] if found.quotes[i].document_id != best.document_id), None)
+        if other is not None and model.confidence(float(probabilities[found.quotes.index(other)])) >= model.confident:
+            chosen.append(other)
+    answer = quoted(chosen, found.read, max_quote_chars, titled=len(chosen) > 1)
+    if tentative:
+        answer.text = f"{TENTATIVE} {answer.text}"
+    answer.tentative, answer.confidence, answer.signals = tentative, confidence, signals
+    return answer
+
+
+NAMED, FOLLOWED = ANSWER_FEATURES.index("named_document"), ANSWER_FEATURES.index("followed_document")
+
+
+def quoted(chosen: list[Candidate], read: list[Passage], max_chars: int, titled: bool = False) -> Answer:
+    """The answer that quotes the `chosen` candidates in turn, each under its document's title
+    when `titled`: each verbatim run of a passage cited on its own, a quote starting at its first
+    word (no run of reference marks before it) and cut at a word with "…" past `max_chars`."""
+    citations: list[Citation] = []
+    parts = []
+    for candidate in chosen:
+        spans: dict[int, list[tuple[int, int]]] = {}
+        for index, start, end in candidate.spans:
+            spans.setdefault(index, []).append((start + leading_marks(read[index].text[start:end]), end))
+        if titled:
+            parts.append(f"In “{read[candidate.spans[0][0]].title}”:")
+        for index, found in spans.items():
+            for a, b in runs(read[index], found):
+                n = len(citations) + 1
+                text = read[index].text[a:b].strip()
+                citations.append(Citation.of(n, read[index], text))
+                parts.append(f"{shortened(doc_marks(' '.join(text.split())), max_chars)} [{n}]")
+    text, notes = warned(" ".join(parts), citations)
+    return Answer(text=text, citations=citations, notes=notes)
+
+
+def shortened(text: str, limit: int) -> str:
+    """`text`, or its first `limit` characters cut at a word and ended with "…"."""
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    return (cut[: cut.rfind(" ")] if " " in cut else cut).rstrip(" ,;:") + "…"
+
+
+def runs(passage: Passage, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The quoted sentences of one passage as verbatim runs of its text, in passage order: sentences
+    next to each other (only white space between) make one run."""
+    found: list[tuple[int, int]] = []
+    for start, end in sorted(spans):
+        if found and not passage.text[found[-1][1] : start].strip():
+            found[-1] = (found[-1][0], max(found[-1][1], end))
+        else:
+            found.append((start, end))
+    return found
+
+
+def quote(passage: Passage, spans: list[tuple[int, int]]) -> str:
+    """The quoted sentences of one passage in passage order, each once: sentences next to each
+    other as one verbatim run of the passage, separate runs joined by a space."""
+    return " ".join(passage.text[s:e].strip() for s, e in runs(passage, spans))
+
+
+def related_reading(
+    passages: list[Passage], query_vectors: np.ndarray, notes: list[str] | None = None, reason: str = ""
+) -> Answer:
+    """A refusal that shows the three best passages as related reading, each quoted for its
+    sentence nearest the question, of at least `MIN_SENTENCE_WORDS` words where it has one (a bare
+    label such as "Original Source:" is near everything and says nothing); `reason` says why,
+    when it is known."""
+
+    def nearness(s: Sentence) -> tuple[bool, float]:
+        return len(s.text.split()) >= MIN_SENTENCE_WORDS, s.topic
+
+    nearest: dict[int, Sentence] = {}
+    for s in quotable(split_sentences(passages[:3], query_vectors), passages):
+        if s.passage not in nearest or nearness(s) > nearness(nearest[s.passage]):
+            nearest[s.passage] = s
+    citations = [Citation.of(i + 1, p, nearest[i].text if i in nearest else "") for i, p in enumerate(passages[:3])]
+    text, notes = warned(" ".join(t for t in (REFUSAL, reason, RELATED) if t), citations, notes or [])
+    return Answer(text=text, citations=citations, refused=True, notes=notes)
+
+
+def warned(text: str, citations: list[Citation], notes: Sequence[str] = ()) -> tuple[str, list[str]]:
+    """(text, notes) of an answer, the warning first in both when a cited passage reads like
+    instructions to an assistant."""
+    if any(c.flagged for c in citations):
+        return f"{FLAG_WARNING}\n\n{text}", [*notes, FLAG_WARNING]
+    return text, list(notes)
+
+
+# Reference marks, footnote numbers and bracketed citations before a sentence's first word
+LEADING_MARKS = re.compile(
+    r"^(?:\s*(?:\[\d+(?:[-–,]\s*\d+)*\]|\(\d+(?:[-–,]\s*\d+)*\)|⁽[⁰-⁹]+⁾|[⁰¹²³⁴-⁹]+|\d{1,3}(?=\s+[A-Z])))+\s*"
+)
+
+
+def leading_marks(text: str) -> int:
+    """How many characters of reference marks open `text` ("[8] [9] 14 Additionally ..." -> up to "Additionally")."""
+    found = LEADING_MARKS.match(text)
+    return found.end() if found and found.end() < len(text) else 0

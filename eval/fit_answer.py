@@ -1,0 +1,306 @@
+"""`python -m eval.fit_answer`: fit the answer model and write `chat/models/answer.json`.
+
+Two steps, the first slow (the chain reads every question of the suites), the second quick:
+
+1. collect: every question of the suites of `python -m eval` (`eval.suites`: the own set, the
+   reader questions, COVID-QA over the 98 papers and in small corpora, a fixed sample of
+   `GENERAL` general questions over the home corpus and the papers, the unrelated PubMedQA
+   questions, each PubMedQA abstract with its four nearest) goes through the chain's condensing
+   and retrieval, and each of its candidate quotes (`chat.extractive.candidate_quotes`) becomes a
+   row of `chat.candidates.ANSWER_FEATURES`, labelled 1 when quoting it would count as a hit by
+   the rule of `eval/counting.py` (its document the expected one, its text holding the answer).
+   Kept in `--rows` (default `data/answer-rows.pkl`) for step 2.
+2. fit: a logistic regression over the rows (each question weighing the same, its rows sharing
+   that weight) ranks candidates; the best candidate's log-odds, Platt-calibrated, is the answer's
+   confidence. Every figure printed and recorded is held out: 5 folds by group (a paper with its
+   questions, in both COVID-QA suites; an abstract with its question, which the unrelated suite
+   also asks; a home document with its questions; a general question over both corpora), each
+   question answered by a ranker and a calibration fitted without its group.
+
+The two thresholds follow a stated rule on those held-out confidences: `confident` is the lowest
+at which the answers given confidently hit at least `PRECISION` of the time, counting every
+question (an answer to a question that should be declined is a miss); `declined` is the highest
+at which at most `MAX_DECLINED` of the answerable questions are declined.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import pickle
+import platform
+import subprocess
+import sys
+import tempfile
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import sklearn
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import GroupKFold
+
+from chat.candidates import ANSWER_FEATURES
+from chat.chain import Chain
+from chat.fitted import MODELS
+from eval.counting import HIT_SHARE, same_document
+from eval.harness import Asked, Asker
+from eval.suites import BENCHMARKS, ORDER, SUITES, Context
+from studychat.embedder import build_embedder
+from studychat.settings import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+ROWS = ROOT / "data" / "answer-rows.pkl"
+# The code that computes the features: a change to it without a refit fails tests/chat/test_fitted.py
+FEATURE_CODE = tuple(
+    f"chat/{name}.py" for name in ("candidates", "extractive", "kinds", "retrieve", "grounding", "wording")
+)
+GENERAL = 600  # general questions sampled (fixed seed) for fitting and measuring; each asked over two corpora
+FOLDS = 5
+C = 1.0  # inverse regularisation, fixed before fitting
+PRECISION = 0.90  # of the confident answers, the share that must hit (held out)
+MAX_DECLINED = 0.03  # of the answerable questions, the most declined (held out)
+
+
+@dataclass
+class Question:
+    """One question's candidates: rows (n, features), labels (n,), and where it counts."""
+
+    id: str
+    suite: str
+    rows_key: tuple[str, ...]
+    group: str
+    answerable: bool
+    features: np.ndarray
+    labels: np.ndarray
+
+
+def group_of(suite: str, asked: Asked) -> str:
+    """The cross-validation group of a question: what must not be both fitted on and measured."""
+    if suite in ("covidqa", "covidqa-small"):
+        return "paper:" + asked.expected.document
+    if suite in ("pubmedqa", "unrelated", "general"):
+        return "question:" + asked.question.strip().lower()
+    return "document:" + asked.expected.document if asked.expected.answerable else "question:" + asked.id
+
+
+def collect(benchmarks: Path, sample: int | None, log) -> list[Question]:
+    settings = Settings()
+    embedder = build_embedder(settings)
+    out: list[Question] = []
+    with tempfile.TemporaryDirectory(prefix="studychat-fit-") as work:
+        ctx = Context(settings, embedder, Path(work), benchmarks, sample)
+        asker = Asker(settings, embedder, Path(work))
+        try:
+            for name in ORDER:
+                plan = SUITES[name].plan(ctx)
+                if name == "general" and not sample:
+                    plan = [(corpus, ctx.pick(asked, GENERAL)) for corpus, asked in plan]
+                for corpus, asked in plan:
+
+                    def each(chain: Chain, q: Asked, suite: str = name) -> Question:
+                        found = chain.candidates(q.question, q.history)
+                        labels = [
+                            q.expected.answerable
+                            and same_document(q.expected.document, c.document_id)
+                            and q.expected.holds(c.text, HIT_SHARE)
+                            for c in found.quotes
+                        ]
+                        rows = np.array([c.row for c in found.quotes]).reshape(-1, len(ANSWER_FEATURES))
+                        return Question(
+                            q.id, suite, q.rows, group_of(suite, q), q.expected.answerable, rows, np.array(labels, bool)
+                        )
+
+                    out += asker.visit(corpus, asked, each)
+                log(f"{name}: {sum(q.suite == name for q in out)} questions collected")
+        finally:
+            asker.close()
+    return out
+
+
+# ---- fitting ---------------------------------------------------------------------------------
+
+
+def stacked(questions: list[Question]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(rows, labels, weights) of all candidates, each question's rows sharing a weight of 1."""
+    rows = np.vstack([q.features for q in questions if len(q.features)])
+    labels = np.concatenate([q.labels for q in questions if len(q.features)])
+    weights = np.concatenate([np.full(len(q.features), 1.0 / len(q.features)) for q in questions if len(q.features)])
+    return rows, labels, weights
+
+
+def fit_ranker(questions: list[Question]) -> tuple[np.ndarray, np.ndarray, LogisticRegression]:
+    rows, labels, weights = stacked(questions)
+    mean, scale = rows.mean(axis=0), rows.std(axis=0)
+    scale[scale == 0] = 1.0
+    model = LogisticRegression(C=C, max_iter=5000)
+    model.fit((rows - mean) / scale, labels, sample_weight=weights * len(questions) / weights.sum())
+    return mean, scale, model
+
+
+def best_of(question: Question, mean, scale, model) -> tuple[float, bool]:
+    """(log-odds, hit) of the question's best candidate by the ranker; (-20, False) with none."""
+    if not len(question.features):
+        return -20.0, False
+    z = model.decision_function((question.features - mean) / scale)
+    i = int(np.argmax(z))
+    return float(z[i]), bool(question.labels[i])
+
+
+def fit_platt(z: np.ndarray, hit: np.ndarray) -> tuple[float, float]:
+    model = LogisticRegression(C=100.0).fit(z.reshape(-1, 1), hit)
+    return float(model.coef_[0, 0]), float(model.intercept_[0])
+
+
+def platt(a: float, b: float, z: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-(a * z + b)))
+
+
+def held_out(questions: list[Question]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(confidence, hit, log-odds) per question, each from a ranker and calibration fitted without its group."""
+    groups = [q.group for q in questions]
+    z, hit = np.zeros(len(questions)), np.zeros(len(questions), bool)
+    folds = list(GroupKFold(n_splits=FOLDS).split(questions, groups=groups))
+    for train, test in folds:
+        mean, scale, model = fit_ranker([questions[i] for i in train])
+        for i in test:
+            z[i], hit[i] = best_of(questions[i], mean, scale, model)
+    confidence = np.zeros(len(questions))
+    for train, test in folds:  # the calibration too is fitted on the other groups' held-out log-odds
+        a, b = fit_platt(z[train], hit[train])
+        confidence[test] = platt(a, b, z[test])
+    return confidence, hit, z
+
+
+def thresholds(confidence: np.ndarray, hit: np.ndarray, answerable: np.ndarray) -> tuple[float, float]:
+    """(confident, declined) by the rule of the module's docstring."""
+    order = np.sort(np.unique(confidence))
+    confident = next(
+        (float(t) for t in order if (confidence >= t).any() and hit[confidence >= t].mean() >= PRECISION), 1.0
+    )
+    declined = max(
+        (float(t) for t in order if (answerable & (confidence < t)).sum() <= MAX_DECLINED * answerable.sum()),
+        default=0.0,
+    )
+    return confident, min(declined, confident)
+
+
+def figures(confidence, hit, answerable, confident, declined) -> dict:
+    """The counting rule's figures for these questions at these thresholds (`eval.counting`)."""
+    stated = confidence >= confident
+    given = confidence >= declined
+    n, answerable_n, decline_n = len(hit), int(answerable.sum()), int((~answerable).sum())
+    bins = np.minimum((confidence[given] * 10).astype(int), 9)
+    ece = sum(
+        abs(confidence[given][bins == b].mean() - hit[given][bins == b].mean()) * (bins == b).sum()
+        for b in range(10)
+        if (bins == b).any()
+    ) / max(1, given.sum())
+    return {
+        "questions": n,
+        "answer_hit": round(float((hit & given)[answerable].mean()), 3) if answerable_n else None,
+        "answerable_declined": round(float((~given)[answerable].mean()), 3) if answerable_n else None,
+        "declined_should_be": round(float((~given)[~answerable].mean()), 3) if decline_n else None,
+        "confident_wrong": int((stated & ~hit).sum()),
+        "tentative": round(float((given & ~stated).mean()), 3),
+        "confident_coverage": round(float(stated.mean()), 3),
+        "confident_precision": round(float(hit[stated].mean()), 3) if stated.any() else None,
+        "ece": round(float(ece), 3),
+    }
+
+
+def fit(questions: list[Question], rows_sha: str) -> dict:
+    confidence, hit, _ = held_out(questions)
+    answerable = np.array([q.answerable for q in questions])
+    confident, declined = thresholds(confidence, hit, answerable)
+    by_row: dict[str, list[int]] = defaultdict(list)
+    for i, q in enumerate(questions):
+        for key in q.rows_key:
+            by_row[key].append(i)
+    per_row = {
+        key: figures(confidence[idx], hit[idx], answerable[idx], confident, declined)
+        for key, idx in by_row.items()
+        for idx in [np.array(idx)]
+    }
+    per_row["all"] = figures(confidence, hit, answerable, confident, declined)
+    mean, scale, model = fit_ranker(questions)
+    z = np.array([best_of(q, mean, scale, model)[0] for q in questions])
+    a, b = fit_platt(z, np.array([best_of(q, mean, scale, model)[1] for q in questions]))
+    return {
+        "features": list(ANSWER_FEATURES),
+        "mean": mean.tolist(),
+        "scale": scale.tolist(),
+        "weights": model.coef_[0].tolist(),
+        "bias": float(model.intercept_[0]),
+        "calibration": {"a": a, "b": b},
+        "confident": confident,
+        "declined": declined,
+        "rule": (
+            f"confident: the lowest held-out confidence at which confident answers hit >= {PRECISION} (every question "
+            f"counted); declined: the highest at which <= {MAX_DECLINED} of answerable questions are declined"
+        ),
+        "held_out": per_row,
+        "fitted_on": {
+            "questions": len(questions),
+            "by_suite": {s: sum(q.suite == s for q in questions) for s in ORDER},
+            "candidates": int(sum(len(q.features) for q in questions)),
+            "rows_sha256": rows_sha,
+            "feature_code_sha256": feature_code_digest(),
+            "folds": f"{FOLDS}, by group (eval.fit_answer.group_of)",
+            "commit": _commit(),
+            "python": platform.python_version(),
+            "numpy": np.__version__,
+            "scikit-learn": sklearn.__version__,
+        },
+    }
+
+
+def feature_code_digest() -> str:
+    """sha256 of the code that computes the candidates' features (`FEATURE_CODE`)."""
+    digest = hashlib.sha256()
+    for name in FEATURE_CODE:
+        digest.update((ROOT / name).read_bytes())
+    return digest.hexdigest()
+
+
+def _commit() -> str:
+    try:
+        return subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+    except OSError:
+        return ""
+
+
+def table(held: dict) -> str:
+    columns = list(next(iter(held.values())))
+    lines = ["| row | " + " | ".join(columns) + " |", "|---" * (len(columns) + 1) + "|"]
+    lines += [f"| {key} | " + " | ".join(str(v) for v in row.values()) + " |" for key, row in held.items()]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m eval.fit_answer", description=__doc__)
+    parser.add_argument("--collect", action="store_true", help="read the suites again (slow) instead of --rows")
+    parser.add_argument("--rows", type=Path, default=ROWS, help="where the collected rows are kept")
+    parser.add_argument("--sample", type=int, help="collect a fixed sample of N questions of each suite")
+    parser.add_argument("--benchmarks", type=Path, default=BENCHMARKS)
+    parser.add_argument("--out", type=Path, default=MODELS / "answer.json")
+    args = parser.parse_args(argv)
+    log = lambda line: print(line, file=sys.stderr)  # noqa: E731
+    if args.collect or not args.rows.exists():
+        questions = collect(args.benchmarks, args.sample, log)
+        args.rows.parent.mkdir(parents=True, exist_ok=True)
+        args.rows.write_bytes(pickle.dumps({"feature_code_sha256": feature_code_digest(), "questions": questions}))
+    data = pickle.loads(args.rows.read_bytes())
+    if data["feature_code_sha256"] != feature_code_digest():
+        parser.error(f"{args.rows} was collected with other feature code: run with --collect")
+    fitted = fit(data["questions"], hashlib.sha256(args.rows.read_bytes()).hexdigest())
+    args.out.write_text(json.dumps(fitted, indent=1) + "\n")
+    print(table(fitted["held_out"]))
+    print(f"\nconfident >= {fitted['confident']:.3f}, declined < {fitted['declined']:.3f}; wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,96 @@
+"""The three outcomes a reader sees: stated, tentative (the closest statement, shown as such) and
+declined, with a calibrated confidence; and quotes without litter. Real store, real model, the
+fitted answer model as shipped."""
+
+from __future__ import annotations
+
+import pytest
+from seeded import SEED_ID, seeded_chain
+
+from chat.chain import Chain
+from chat.compose import leading_marks
+from studychat.schema import TENTATIVE
+
+# A paper's paragraph as text extraction leaves it: reference marks before the sentence, and one
+# sentence far longer than a reader wants quoted.
+PAPER = """Ferritin in children with hemophagocytic lymphohistiocytosis
+
+[8] [9] [10] 14 Additionally, serum ferritin above 10,000 ng/mL was found in 41 of the 52 children \
+with hemophagocytic lymphohistiocytosis and in none of the children with sepsis alone.
+
+The ward recorded ferritin, triglycerides, fibrinogen, soluble CD25, natural killer cell activity, \
+spleen size, bone marrow findings, liver enzymes, bilirubin, lactate dehydrogenase, D-dimer, \
+albumin, sodium, C-reactive protein, procalcitonin, the white cell count, the neutrophil count, the \
+lymphocyte count, the platelet count, haemoglobin, the reticulocyte count, blood cultures, viral \
+serology for Epstein-Barr virus, cytomegalovirus, herpes simplex virus, adenovirus, parvovirus B19 \
+and human herpesvirus 6, chest radiographs, abdominal ultrasound, echocardiography, cerebrospinal \
+fluid cell counts and protein, magnetic resonance imaging of the brain where the child was \
+confused, and the daily temperature curve for every child during the first fourteen days after \
+admission to the paediatric intensive care unit of the hospital.
+"""
+
+
+@pytest.fixture(scope="module")
+def chain(tmp_path_factory: pytest.TempPathFactory, embedder) -> Chain:
+    with seeded_chain(tmp_path_factory.mktemp("outcomes"), embedder, {"ferritin.txt": PAPER}) as chain:
+        yield chain
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["What was this study about?", "Was the treatment safe?", "What side effects did the patients have?"],
+)
+def test_plain_questions_about_the_study_are_answered_from_it(chain: Chain, question: str) -> None:
+    answer = chain.answer(question)
+    assert not answer.refused, answer.text
+    assert any(c.document_id == SEED_ID for c in answer.citations)
+
+
+@pytest.mark.parametrize(
+    "question", ["When did the subway open in New York?", "Who won the world cup in 1998?", "How tall is Mount Everest?"]
+)
+def test_a_question_the_documents_are_not_about_is_never_stated_as_an_answer(chain: Chain, question: str) -> None:
+    answer = chain.answer(question)
+    assert answer.refused or answer.tentative, answer.text
+
+
+def test_each_outcome_reads_as_what_it_is_and_carries_a_probability(chain: Chain) -> None:
+    questions = [
+        "What was this study about?",
+        "How many patients were treated?",
+        "What is the price of the therapy in Brazil?",
+        "When did the subway open in New York?",
+        "How was ferritin in children with hemophagocytic lymphohistiocytosis?",
+    ]
+    for question in questions:
+        answer = chain.answer(question)
+        assert answer.confidence is not None and 0.0 <= answer.confidence <= 1.0, question
+        assert answer.text.startswith(TENTATIVE) == answer.tentative, answer.text
+        assert not (answer.refused and answer.tentative)
+        if not answer.refused:
+            assert answer.citations and all(c.quote for c in answer.citations)
+
+
+def test_a_quote_starts_at_its_sentence_s_first_word(chain: Chain) -> None:
+    answer = chain.answer("How many children with hemophagocytic lymphohistiocytosis had serum ferritin above 10,000 ng/mL?")
+    assert not answer.refused, answer.text
+    quote = answer.text.removeprefix(TENTATIVE).strip()
+    assert quote.startswith("Additionally, serum ferritin"), quote
+
+
+def test_reference_marks_before_a_sentence_are_not_part_of_its_quote() -> None:
+    assert "[8] [9] 14 Additionally, ferritin rose."[leading_marks("[8] [9] 14 Additionally, ferritin rose.") :] == (
+        "Additionally, ferritin rose."
+    )
+    assert leading_marks("⁽³⁾ The cells were infused.") == len("⁽³⁾ ")
+    assert leading_marks("14 patients were treated.") == 0  # a count is not a mark
+
+
+def test_a_long_quote_is_cut_at_a_word_with_an_ellipsis(chain: Chain) -> None:
+    answer = chain.answer("Which measurements did the ward record for every child in the intensive care unit?")
+    assert not answer.refused, answer.text
+    assert "…" in answer.text
+    limit = chain.settings.max_quote_chars
+    for part in answer.text.removeprefix(TENTATIVE).split(" [")[:1]:
+        assert len(part.strip()) <= limit
+    assert any(len(c.quote) > limit for c in answer.citations)  # the source keeps the whole sentence
