@@ -20,9 +20,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ingest.load import SUPPORTED
 from ingest.pipeline import add_uploads, remove
-from studychat.schema import Answer
+from studychat.schema import TENTATIVE, Answer
 from studychat.settings import Settings
 from studychat.store import StoreError
+from web.answers import answer_json
 from web.scope import UnknownDocuments, searched
 from web.services import Services, log, refuse_change, user_message
 
@@ -71,6 +72,14 @@ class AskResponse(BaseModel):
         "reference marks read ⁽¹⁾, not [1]."
     )
     refused: bool = Field(description="True when the documents do not answer; citations are then related reading.")
+    tentative: bool = Field(
+        description="True when no passage answers for certain and the answer quotes the closest statement "
+        f'the documents hold: its text then opens with "{TENTATIVE}". Show it as such, never as a plain answer.',
+    )
+    confidence: float | None = Field(
+        description="The calibrated probability (0-1, 3 decimals) that the answer is right; null when nothing "
+        "estimated it (as for a language model's answer).",
+    )
     citations: list[CitationOut]
     notes: list[str] = Field(default_factory=list)
     searched: Searched
@@ -168,7 +177,7 @@ def api_router(services: Services, changes: bool = True) -> APIRouter:
         scope = scope_of(request, services)
         try:
             answer = services.chain.answer(question, history, request.document_ids or None)
-            return {**answer.to_dict(), "searched": scope}
+            return answer_json(answer, scope)
         except StoreError as error:
             raise HTTPException(503, user_message(error)) from None
         except Exception as error:
@@ -190,7 +199,7 @@ def api_router(services: Services, changes: bool = True) -> APIRouter:
             try:
                 for piece in services.chain.stream(question, history, request.document_ids or None):
                     if isinstance(piece, Answer):
-                        yield sse("answer", {**piece.to_dict(), "searched": scope})
+                        yield sse("answer", answer_json(piece, scope))
                     else:
                         yield sse("token", {"text": piece})
             except Exception as error:

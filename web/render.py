@@ -46,6 +46,17 @@ def answer_markdown(text: str, turn: int, known: set[int] | None = None) -> str:
     return "".join(out).strip()
 
 
+def answer_message(answer: dict, turn: int) -> str:
+    """A finished answer (`web.answers.answer_json`) for the chat: `answer_markdown` with links to its
+    citations; a tentative one inside a muted block (style.css), so it never looks like a stated one.
+    The blank lines keep the markdown inside the block read as markdown."""
+    known = {int(c["n"]) for c in answer.get("citations", [])}
+    text = answer_markdown(answer.get("answer", ""), turn, known)
+    if answer.get("tentative"):
+        return f'<div class="sc-tentative">\n\n{text}\n\n</div>'
+    return text
+
+
 def short_title(title: str, limit: int = 80) -> str:
     """`title` in at most `limit` characters: cut at the last word that fits, with "…" to say so."""
     title = " ".join(title.split())
@@ -133,19 +144,30 @@ def sources_html(turns: list[dict]) -> str:
         question = turns[turn - 1]["question"]
         if answer.get("refused"):
             heading = "Related passages (the documents do not answer this)"
+        elif answer.get("tentative"):
+            heading = "Closest passages (the documents may not answer this)"
         else:
             heading = "Sources"
         cards = "".join(citation_card(c, turn) for c in answer.get("citations", []))
         if not cards:
             cards = '<p class="sc-empty">No passages were found.</p>'
         opened = " open" if turn == len(turns) else ""
-        scope = turns[turn - 1].get("searched")
-        searched = f'<p class="sc-searched">Searched: {escape(searched_words(scope))}</p>' if scope else ""
+        facts = answer_facts(answer, turns[turn - 1].get("searched"))
+        searched = f'<p class="sc-searched">{escape(facts)}</p>' if facts else ""
         blocks.append(
             f'<details class="sc-turn"{opened} data-turn="{turn}"><summary><h3>{heading}</h3>'
             f'<span class="sc-q">{escape(question)}</span></summary>{searched}{cards}</details>'
         )
     return f'<div class="sc-sources">{"".join(blocks)}</div>'
+
+
+def answer_facts(answer: dict, scope: dict | None) -> str:
+    """The small line under a turn's heading: the documents searched and, for an answer given (not
+    declined), its confidence: "Searched: all 98 documents · confidence 0.62"."""
+    facts = [f"Searched: {searched_words(scope)}"] if scope else []
+    if answer.get("confidence") is not None and not answer.get("refused"):
+        facts.append(f"confidence {answer['confidence']:.2f}")
+    return " · ".join(facts)
 
 
 def documents_html(documents: list[dict]) -> str:

@@ -11,6 +11,7 @@ from ingest.pipeline import add_uploads, remove
 from studychat.schema import Answer
 from studychat.store import StoreError
 from web import render
+from web.answers import answer_json
 from web.guard import UNLOCK_PATH, uploaded_here
 from web.scope import UnknownDocuments, searched
 from web.services import Services, access_note, change_policy, log, refuse_change, user_message
@@ -137,9 +138,9 @@ def build_ui(services: Services) -> gr.Blocks:
             return
         if answer is None:
             return
-        turns.append({"question": message, "answer": answer.to_dict(), "searched": scope})
-        known = {c.n for c in answer.citations}
-        chat[-1] = {"role": "assistant", "content": render.answer_markdown(answer.text, turn, known)}
+        reply = answer_json(answer, scope)
+        turns.append({"question": message, "answer": reply, "searched": scope})
+        chat[-1] = {"role": "assistant", "content": render.answer_message(reply, turn)}
         yield chat, render.sources_html(turns), turns, "", chat
 
     def clear():
@@ -160,7 +161,7 @@ def build_ui(services: Services) -> gr.Blocks:
         ][-settings.max_history_messages :]
         try:
             scope = searched(services.store, document_ids)
-            return {**services.chain.answer(question, history, document_ids or None).to_dict(), "searched": scope}
+            return answer_json(services.chain.answer(question, history, document_ids or None), scope)
         except UnknownDocuments as error:
             raise gr.Error(f"document_ids: {error}") from None
         except Exception as error:

@@ -189,14 +189,29 @@
       });
       bubble.appendChild(button);
     });
+    // A tentative answer (its text opens with "The closest statement in the documents:") is muted.
+    bubble.classList.toggle("tentative", !!answer.tentative);
     var box = el("div", "sources");
     if (answer.citations.length) {
-      box.appendChild(el("h3", "", answer.refused ? "Related passages (not an answer)" : "Sources"));
+      box.appendChild(el("h3", "", sourcesHeading(answer)));
       var thisTurn = turn;
       answer.citations.forEach(function (c) { box.appendChild(sourceCard(c, "sc-" + thisTurn + "-" + c.n)); });
     }
-    if (answer.searched) box.appendChild(el("p", "searched", "Searched: " + searchedWords(answer.searched)));
+    var facts = answerFacts(answer);
+    if (facts) box.appendChild(el("p", "searched", facts));
     if (box.childNodes.length) bubble.appendChild(box);
+  }
+
+  function sourcesHeading(answer) {
+    if (answer.refused) return "Related passages (not an answer)";
+    return answer.tentative ? "Closest passages (maybe not an answer)" : "Sources";
+  }
+
+  // The documents searched and, for an answer given, its confidence: as web/render.py answer_facts.
+  function answerFacts(answer) {
+    var facts = answer.searched ? ["Searched: " + searchedWords(answer.searched)] : [];
+    if (typeof answer.confidence === "number" && !answer.refused) facts.push("confidence " + answer.confidence.toFixed(2));
+    return facts.join(" \u00B7 ");
   }
 
   function fail(bubble, message) {

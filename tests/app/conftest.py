@@ -7,9 +7,9 @@ import shutil
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -18,6 +18,7 @@ import pytest
 import uvicorn
 
 from app import build_app
+from chat.chain import Chain
 from studychat.settings import Settings
 from web.services import Services
 
@@ -70,30 +71,33 @@ class ServerThread:
         self.thread.join(timeout=15)
 
 
-@pytest.fixture(scope="session")
-def live(tmp_path_factory: pytest.TempPathFactory, embedder) -> Live:
-    """The app with the seed corpus, an admin token, and small limits that tests can reach."""
-    root = tmp_path_factory.mktemp("live")
+@contextmanager
+def served(root: Path, embedder, chain: Callable[[Services], Chain] | None = None, **values) -> Iterator[Live]:
+    """The app over a corpus of the seed article in `root`, with these settings, on a free port
+    until the block ends. `chain` builds the answerer from the started services instead of theirs."""
     corpus = root / "corpus"
     corpus.mkdir()
     shutil.copy(SEED, corpus / SEED.name)
     port = free_port()
-    settings = Settings(
-        corpus=corpus,
-        db=root / "db",
-        host="127.0.0.1",
-        port=port,
-        admin_token=TOKEN,
-        max_upload_mb=1,
-        max_files_per_request=5,
-        _env_file=None,
-    )
+    settings = Settings(corpus=corpus, db=root / "db", host="127.0.0.1", port=port, _env_file=None, **values)
     services = Services.start(settings, embedder=embedder, say=lambda _: None)
+    if chain is not None:
+        services = replace(services, chain=chain(services))
     server = ServerThread(build_app(settings, services), settings.host, port)
     url = f"http://127.0.0.1:{port}"
     server.start(url + "/healthz")
-    yield Live(url, settings, services)
-    server.stop()
+    try:
+        yield Live(url, settings, services)
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def live(tmp_path_factory: pytest.TempPathFactory, embedder) -> Live:
+    """The app with the seed corpus, an admin token, and small limits that tests can reach."""
+    values = {"admin_token": TOKEN, "max_upload_mb": 1, "max_files_per_request": 5}
+    with served(tmp_path_factory.mktemp("live"), embedder, **values) as running:
+        yield running
 
 
 @contextmanager

@@ -3,33 +3,18 @@ in Debian Chromium: Gradio's upload route stays open there, as document changes 
 
 from __future__ import annotations
 
-import shutil
-
 import httpx
 import pytest
 
-from studychat.settings import Settings
-from tests.app.conftest import SEED, ServerThread, free_port
-from web.services import Services
+from tests.app.conftest import served
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
 @pytest.fixture(scope="module")
 def open_server(tmp_path_factory, embedder) -> str:
-    from app import build_app
-
-    root = tmp_path_factory.mktemp("open")
-    (root / "corpus").mkdir()
-    shutil.copy(SEED, root / "corpus" / SEED.name)
-    port = free_port()
-    settings = Settings(corpus=root / "corpus", db=root / "db", host="127.0.0.1", port=port, _env_file=None)
-    services = Services.start(settings, embedder=embedder, say=lambda _: None)
-    server = ServerThread(build_app(settings, services), settings.host, port)
-    url = f"http://127.0.0.1:{port}"
-    server.start(url + "/healthz")
-    yield url
-    server.stop()
+    with served(tmp_path_factory.mktemp("open"), embedder) as running:  # no admin token
+        yield running.url
 
 
 def test_upload_without_a_token_on_an_open_server(page, open_server, tmp_path):

@@ -92,3 +92,18 @@ def test_an_upload_result_says_how_the_file_was_read():
     )
     assert "read by OCR: pages 1-2" in html and "page 3 repeats page 1" in html
     assert "<b>" not in html and "Ward &lt;b&gt;rota&lt;/b&gt;" in html
+
+
+def test_a_tentative_answer_is_muted_and_its_sources_say_so():
+    citation = {"n": 1, "title": "Trial", "quote": "Fever was seen.", "passage": "Fever was seen."}
+    tentative = {"answer": "The closest statement in the documents: Fever was seen. [1]", "citations": [citation]}
+    tentative.update(tentative=True, refused=False, confidence=0.414)
+    message = render.answer_message(tentative, turn=1)
+    assert message.startswith('<div class="sc-tentative">') and 'href="#src-1-1"' in message
+    stated = {**tentative, "answer": "Fever was seen. [1]", "tentative": False}
+    assert "sc-tentative" not in render.answer_message(stated, turn=1)
+
+    html = render.sources_html([{"question": "q", "answer": tentative, "searched": {"all": True, "count": 1}}])
+    assert "Closest passages" in html and "Searched: the only document · confidence 0.41" in html
+    declined = {**tentative, "tentative": False, "refused": True}
+    assert "confidence" not in render.sources_html([{"question": "q", "answer": declined}])
