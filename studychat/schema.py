@@ -153,6 +153,8 @@ class Answer:
         return {
             "answer": self.text,
             "refused": self.refused,
+            "tentative": self.tentative,
+            "confidence": None if self.confidence is None else round(float(self.confidence), 3),
             "citations": [c.to_dict() for c in self.citations],
             "notes": self.notes,
             "sentences": [s.to_dict() for s in self.sentences],

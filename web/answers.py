@@ -17,11 +17,4 @@ def shown_text(answer: Answer) -> str:
 
 def answer_json(answer: Answer, searched: dict) -> dict:
     """`answer` as the API returns it, with the documents it `searched` (`web.scope.searched`)."""
-    confidence = None if answer.confidence is None else round(float(answer.confidence), 3)
-    return {
-        **answer.to_dict(),
-        "answer": shown_text(answer),
-        "tentative": answer.tentative,
-        "confidence": confidence,
-        "searched": searched,
-    }
+    return {**answer.to_dict(), "answer": shown_text(answer), "searched": searched}

@@ -7,24 +7,36 @@ import json
 import numpy as np
 import pytest
 
-from chat.extractive import REFUSAL_FEATURES
-from chat.fitted import MODELS, LinearModel, TreeModel, load_model, load_models
+from chat.candidates import ANSWER_FEATURES
+from chat.fitted import MODELS, AnswerModel, LinearModel, load_answer_model, load_model, load_models
 from chat.retrieve import PASSAGE_FEATURES
-from eval.fit import fit_trees
+from eval.fit_answer import feature_code_digest
 
 
-@pytest.mark.parametrize(("name", "features"), [("passage", PASSAGE_FEATURES), ("refusal", REFUSAL_FEATURES)])
-def test_each_model_was_fitted_on_the_features_the_code_computes(name, features):
+def test_the_passage_model_was_fitted_on_the_features_the_code_computes():
     # A feature added, removed or reordered without running `python -m eval.fit` fails here.
-    data = json.loads((MODELS / f"{name}.json").read_text())
-    assert tuple(data["features"]) == features
+    data = json.loads((MODELS / "passage.json").read_text())
+    assert tuple(data["features"]) == PASSAGE_FEATURES
     assert data["fitted_on"] and data["figures"]
-    assert 0.0 < data["threshold"] < 1.0
-    model = load_model(name)
-    if isinstance(model, LinearModel):
-        assert len(model.mean) == len(model.scale) == len(model.weights) == len(features)
-    else:
-        assert all(tree["feature"].max() < len(features) for tree in model.trees)
+    model = load_model("passage")
+    assert len(model.mean) == len(model.scale) == len(model.weights) == len(PASSAGE_FEATURES)
+
+
+def test_the_answer_model_was_fitted_on_the_feature_code_as_it_stands():
+    # Any change to the code that computes the candidates' features, without `make fit`, fails here.
+    data = json.loads((MODELS / "answer.json").read_text())
+    assert tuple(data["features"]) == ANSWER_FEATURES
+    assert data["fitted_on"]["feature_code_sha256"] == feature_code_digest()
+    assert 0.0 < data["declined"] <= data["confident"] < 1.0
+    assert data["held_out"]["all"]["questions"] == data["fitted_on"]["questions"]
+
+
+def test_an_answer_model_fitted_on_other_features_is_refused_by_name(tmp_path):
+    data = json.loads((MODELS / "answer.json").read_text())
+    data["features"] = [*ANSWER_FEATURES[:-1], "a feature no longer computed"]
+    (tmp_path / "answer.json").write_text(json.dumps(data))
+    with pytest.raises(ValueError, match=r"answer\.json: fitted on other features"):
+        load_answer_model(tmp_path)
 
 
 def test_the_passage_model_is_the_stored_logistic_regression():
@@ -34,38 +46,15 @@ def test_the_passage_model_is_the_stored_logistic_regression():
     assert np.allclose(model.probability(rows), expected)
 
 
-def test_a_tree_sends_each_row_down_its_branches_to_a_leaf():
-    # x0 <= 0.5 ? (x1 <= 2 ? -1 : 3) : 0.5, plus a bias of 0.25
-    tree = {
-        "feature": np.array([0, 1, -2, -2, -2]),
-        "threshold": np.array([0.5, 2.0, -2.0, -2.0, -2.0]),
-        "left": np.array([1, 2, -1, -1, -1]),
-        "right": np.array([4, 3, -1, -1, -1]),
-        "value": np.array([0.0, 0.0, -1.0, 3.0, 0.5]),
-    }
-    model = TreeModel(("x0", "x1"), (tree, tree), bias=0.25)
-    rows = np.array([[0.1, 1.0], [0.1, 5.0], [0.9, 0.0], [0.5, 2.0]])
-    assert np.allclose(model.log_odds(rows), 0.25 + 2 * np.array([-1.0, 3.0, 0.5, -1.0]))
-    assert np.allclose(model.probability(rows), 1 / (1 + np.exp(-model.log_odds(rows))))
+def test_confidence_rises_with_the_ranker_s_probability():
+    model = load_answer_model()
+    probabilities = np.linspace(0.01, 0.99, 50)
+    confidences = [model.confidence(p) for p in probabilities]
+    assert all(0.0 <= c <= 1.0 for c in confidences)
+    assert all(b >= a for a, b in zip(confidences, confidences[1:], strict=False))
 
 
-def test_trees_read_from_scikit_learn_decide_as_scikit_learn_does_on_new_rows():
-    from sklearn.ensemble import GradientBoostingClassifier
-
-    from eval.fit import TREES
-
-    rng = np.random.default_rng(1)
-    features = rng.random((300, 3))
-    labels = ((features[:, 0] > 0.5) ^ (features[:, 1] > 0.7)).astype(int)  # needs an interaction
-    weights = np.where(labels == 1, 2.0, 1.0)
-    model = fit_trees(features, labels, weights, ("a", "b", "c"))
-    reference = GradientBoostingClassifier(**TREES, random_state=0).fit(features, labels, sample_weight=weights)
-    unseen = rng.random((200, 3))
-    assert np.allclose(model.probability(unseen), reference.predict_proba(unseen)[:, 1])
-    assert ((model.probability(unseen) > 0.5) == ((unseen[:, 0] > 0.5) ^ (unseen[:, 1] > 0.7))).mean() > 0.9
-
-
-def test_a_folder_without_models_leaves_the_hand_set_rules(tmp_path):
-    models = load_models(tmp_path)
-    assert models.passage is None and models.refusal is None
-    assert isinstance(load_models().passage, LinearModel) and isinstance(load_models().refusal, TreeModel)
+def test_a_folder_without_models_has_none():
+    models = load_models(MODELS.parent / "no-such-folder")
+    assert models.passage is None and models.answer is None
+    assert isinstance(load_models().passage, LinearModel) and isinstance(load_models().answer, AnswerModel)
