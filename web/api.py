@@ -19,12 +19,12 @@ from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ingest.load import SUPPORTED
-from ingest.pipeline import add_uploads, remove
+from ingest.pipeline import add_uploads
 from studychat.schema import Answer
 from studychat.settings import Settings
 from studychat.store import StoreError
 from web.scope import UnknownDocuments, searched
-from web.services import Services, log, refuse_change, user_message
+from web.services import Services, log, refuse_change, remove_document, user_message
 
 
 class ChatMessage(BaseModel):
@@ -298,12 +298,11 @@ def add_change_routes(router: APIRouter, services: Services) -> None:
     def delete_document(document_id: str) -> dict:
         """Remove a document from the index and its uploaded file from the corpus folder."""
         try:
-            result = remove(services.store, document_id, delete_file=True)
+            result = remove_document(services.store, document_id, "the API")
         except StoreError as error:
             raise HTTPException(503, user_message(error)) from None
         if result.status != "removed":
             raise HTTPException(404, result.reason)
-        log.info("removed %s", document_id)
         return {"result": {**result.to_dict(), "path": Path(result.path).name}}
 
 
