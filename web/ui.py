@@ -193,8 +193,8 @@ def build_ui(services: Services) -> gr.Blocks:
 
     def upload(files: list[str] | None, token: str, replace: bool = False, progress=gr.Progress()):  # noqa: B008 (how Gradio asks for progress)
         reason = refuse_change(settings, token)
-        if reason:
-            return shown([{"path": "", "status": "refused", "reason": reason}])
+        if reason:  # each file named, so that none leaves the picker unsaid
+            return shown([{"path": Path(p).name, "status": "refused", "reason": reason} for p in files or [""]])
         if not files:
             return shown([{"path": "", "status": "nothing", "reason": "choose files first"}])
         stray = [path for path in files if not uploaded_here(path)]  # Gradio checks too; a second lock
@@ -220,6 +220,19 @@ def build_ui(services: Services) -> gr.Blocks:
         for result in results:
             log.info("upload %s: %s %s", result["path"], result["status"], result["reason"])
         return shown(results)
+
+    def hold(chosen_files: list[str] | None):
+        """Add to the index: the files chosen now are this upload's; the button and the checkbox
+        wait for it to end (files chosen meanwhile join the picker, for the next upload)."""
+        return list(chosen_files or []), gr.update(interactive=False), gr.update(interactive=False)
+
+    def release(chosen_files: list[str] | None, uploaded: list[str] | None):
+        """After an upload: its files leave the picker; those chosen while it ran stay, and are named."""
+        waiting = [path for path in chosen_files or [] if path not in set(uploaded or [])]
+        if waiting:
+            names = ", ".join(escape(Path(path).name) for path in waiting)
+            gr.Info(f"Not added yet, chosen while the upload ran: {names}. Click “Add to the index” to add them.")
+        return waiting or None, gr.update(interactive=True), gr.update(interactive=True), None
 
     def unlock(token: str):
         """On a token server, show the file picker once the token is right (the browser has by then
@@ -336,6 +349,7 @@ def build_ui(services: Services) -> gr.Blocks:
                         confirm_button = gr.Button("Confirm", variant="stop", scale=1, elem_id="delete-confirm-button")
                         cancel_button = gr.Button("Cancel", scale=1, elem_id="delete-cancel")
                     asked = gr.State(None)  # the document the confirmation names
+                    taken = gr.State(None)  # the files of the upload that runs
                 results = gr.HTML(elem_id="upload-results")
 
         gr.on(
@@ -347,8 +361,22 @@ def build_ui(services: Services) -> gr.Blocks:
             api_visibility="undocumented",
         )
         clear_button.click(clear, outputs=[chatbot, sources, turns, question, messages], api_visibility="private")
-        upload_button.click(upload, [files, token, replace], [results, table, chosen], api_visibility="private").then(
-            lambda: None, outputs=files, api_visibility="private"
+        # An upload takes the files chosen when the button is pressed (`taken`); files chosen while
+        # it runs stay in the picker for the next one, and the button waits until it ends.
+        upload_button.click(
+            hold, files, [taken, upload_button, replace], show_progress="hidden", api_visibility="private"
+        ).then(
+            upload,
+            [taken, token, replace],
+            [results, table, chosen],
+            show_progress_on=results,  # one progress bar, where the results appear
+            api_visibility="private",
+        ).then(
+            release,
+            [files, taken],
+            [files, upload_button, replace, taken],
+            show_progress="hidden",
+            api_visibility="private",
         )
         gr.on(
             [unlock_button.click, token.submit],
