@@ -19,13 +19,13 @@ from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ingest.load import SUPPORTED
-from ingest.pipeline import add_uploads, remove
+from ingest.pipeline import FileResult, add_uploads
 from studychat.schema import TENTATIVE, Answer
 from studychat.settings import Settings
 from studychat.store import StoreError
 from web.answers import answer_json
 from web.scope import UnknownDocuments, searched
-from web.services import Services, log, refuse_change, user_message
+from web.services import Services, log, refuse_change, remove_document, user_message
 
 
 class ChatMessage(BaseModel):
@@ -83,6 +83,26 @@ class AskResponse(BaseModel):
     citations: list[CitationOut]
     notes: list[str] = Field(default_factory=list)
     searched: Searched
+
+
+class FileOutcome(BaseModel):
+    """What happened to one file of an upload."""
+
+    path: str = Field(description="The file's name, as it is saved in the corpus folder.")
+    status: Literal["added", "updated", "unchanged", "exists", "skipped"] = Field(
+        description="Taken: `added`, `updated` (replaced, with `?replace=true`), `unchanged` (the same content "
+        "again). Refused: `exists` (a document has this name), `skipped` (unreadable, unsupported, too large)."
+    )
+    document_id: str = ""
+    title: str = ""
+    chunks: int = 0
+    reason: str = Field("", description="Why the file was refused.")
+    notes: list[str] = Field(default_factory=list, description="How the file was read, e.g. the pages read by OCR.")
+
+
+class UploadReply(BaseModel):
+    detail: str | None = Field(None, description="Which files were refused and why; absent when none was.")
+    results: list[FileOutcome] = Field(description="One per file sent, in the order sent.")
 
 
 class Health(BaseModel):
@@ -235,13 +255,15 @@ def add_change_routes(router: APIRouter, services: Services) -> None:
         "/api/documents",
         tags=["documents"],
         status_code=201,
+        response_model=UploadReply,
         dependencies=[Depends(may_change)],
         responses={
+            207: {"model": UploadReply, "description": "some files were taken and others refused: see each `status`"},
             401: {},
-            409: {"description": "every file has the name of a document already there"},
-            413: {},
-            415: {},
-            422: {"description": "a file could not be read; per-file reasons"},
+            409: {"model": UploadReply, "description": "no file was taken: each has the name of a document there"},
+            413: {"model": UploadReply, "description": "too many files, or no file was taken: each is too large"},
+            415: {"model": UploadReply, "description": "no file was taken: each is of a type StudyChat cannot read"},
+            422: {"model": UploadReply, "description": "no file was taken: unreadable, or refused for several reasons"},
         },
     )
     async def add_documents(
@@ -251,33 +273,28 @@ def add_change_routes(router: APIRouter, services: Services) -> None:
         ] = False,
     ):
         """Add documents (.txt .md .html .pdf .docx), or replace them with `?replace=true`. Needs
-        `Authorization: Bearer <token>` when STUDYCHAT_ADMIN_TOKEN is set. Answers with what happened to
-        each file; 409 when every file has the name of a document already there (status "exists")."""
+        `Authorization: Bearer <token>` when STUDYCHAT_ADMIN_TOKEN is set.
+
+        Answers with what happened to each file, in the order sent (`results`): 201 when every file
+        was taken (added, updated or unchanged), 207 Multi-Status when some were and others refused
+        (`detail` names those), and when none was, 409, 413 or 415 if all were refused for that one
+        reason, else 422."""
         if len(files) > settings.max_files_per_request:
             return problem(413, f"{len(files)} files in one request; the limit is {settings.max_files_per_request}")
-        received, too_big, unsupported = [], [], []
-        for upload in files:
+        received, early = [], {}  # early: position -> (result, status code) of a file refused unread
+        for n, upload in enumerate(files):
             name = Path(upload.filename or "upload").name
             suffix = Path(name).suffix.lower()
             if suffix not in SUPPORTED:
-                unsupported.append(
-                    {"path": name, "status": "skipped", "reason": f"unsupported file type {suffix or '(none)'}"}
-                )
+                early[n] = refused(name, f"unsupported file type {suffix or '(none)'}", 415)
                 continue
             data = await upload.read(settings.max_upload_bytes + 1)
             if len(data) > settings.max_upload_bytes:
-                too_big.append(
-                    {"path": name, "status": "skipped", "reason": f"over the {settings.max_upload_mb:g} MB limit"}
-                )
+                early[n] = refused(name, f"over the {settings.max_upload_mb:g} MB limit", 413)
                 continue
             received.append((name, data))
-        if too_big:
-            return problem(413, "files over the size limit: " + describe(too_big), too_big + unsupported)
-        if unsupported:
-            kinds = ", ".join(sorted(SUPPORTED))
-            return problem(415, f"cannot read {describe(unsupported)}; StudyChat reads {kinds}", unsupported)
-        try:
-            stored = await run_in_threadpool(
+        try:  # a request whose every file was refused unread does not need the store
+            stored = received and await run_in_threadpool(
                 partial(add_uploads, replace=replace, replace_hint="send it again with ?replace=true"),
                 services.store,
                 settings,
@@ -285,18 +302,11 @@ def add_change_routes(router: APIRouter, services: Services) -> None:
             )
         except StoreError as error:
             return problem(503, user_message(error), [])
-        results = []
-        for result in stored:
-            log.info("upload %s: %s %s", result.path, result.status, result.reason)
-            results.append(result.to_dict())
-        skipped = [r for r in results if r["status"] == "skipped"]
-        if skipped:
-            message = f"{len(skipped)} of {len(results)} files could not be read: {describe(skipped)}"
-            return problem(422, message, results)
-        exists = [r for r in results if r["status"] == "exists"]
-        if exists and not any(r["status"] in ("added", "updated") for r in results):
-            return problem(409, f"already in the index: {describe(exists)}", results)
-        return {"results": results}
+        read = iter((r.to_dict(), REFUSED.get(r.status)) for r in stored)
+        outcomes = [early[n] if n in early else next(read) for n in range(len(files))]
+        for result, _ in outcomes:
+            log.info("upload %s: %s %s", result["path"], result["status"], result["reason"])
+        return upload_reply(outcomes)
 
     @router.delete(
         "/api/documents/{document_id}",
@@ -307,13 +317,42 @@ def add_change_routes(router: APIRouter, services: Services) -> None:
     def delete_document(document_id: str) -> dict:
         """Remove a document from the index and its uploaded file from the corpus folder."""
         try:
-            result = remove(services.store, document_id, delete_file=True)
+            result = remove_document(services.store, document_id, "the API")
         except StoreError as error:
             raise HTTPException(503, user_message(error)) from None
         if result.status != "removed":
             raise HTTPException(404, result.reason)
-        log.info("removed %s", document_id)
         return {"result": {**result.to_dict(), "path": Path(result.path).name}}
+
+
+# The status code that a file refused by `add_uploads` brings to the reply; a file taken brings none.
+REFUSED = {"exists": 409, "skipped": 422}
+
+
+def refused(name: str, reason: str, status: int) -> tuple[dict, int]:
+    """(result, status code) of a file refused before it was read, in the words of `add_uploads`."""
+    return FileResult(name, "skipped", reason=reason).to_dict(), status
+
+
+def upload_reply(outcomes: list[tuple[dict, int | None]]) -> JSONResponse:
+    """The reply to an upload from each file's (result, status code when refused): 201 when none
+    was refused, 207 when some were, else the status the refusals share (422 when they differ)."""
+    results = [result for result, _ in outcomes]
+    refusals = [result for result, code in outcomes if code]
+    codes = {code for _, code in outcomes if code}
+    if not refusals:
+        return JSONResponse({"results": results}, status_code=201)
+    named = describe(refusals)
+    if len(refusals) < len(results) or len(codes) > 1:
+        status = 207 if len(refusals) < len(results) else 422
+        return problem(status, f"{len(refusals)} of {len(results)} files were not added: {named}", results)
+    status = codes.pop()
+    message = {
+        409: f"already in the index: {named}",
+        413: f"files over the size limit: {named}",
+        415: f"cannot read {named}; StudyChat reads {', '.join(sorted(SUPPORTED))}",
+    }.get(status, f"{len(refusals)} of {len(results)} files could not be read: {named}")
+    return problem(status, message, results)
 
 
 def public_record(record: dict) -> dict:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from chat.chain import Chain
-from ingest.pipeline import Progress, ingest_paths
+from ingest.pipeline import FileResult, Progress, ingest_paths, remove
 from studychat.embedder import Embedder, build_embedder
 from studychat.settings import Settings
 from studychat.store import Store, StoreError, StoreUnavailable, open_store
@@ -136,3 +136,13 @@ def refuse_change(settings: Settings, token: str | None) -> str | None:
     if not expected or not hmac.compare_digest(token.encode("utf-8", "surrogatepass"), expected):
         return "the admin token is wrong"
     return None
+
+
+def remove_document(store: Store, document_id: str, via: str) -> FileResult:
+    """Remove a document from the index and its file from the corpus folder, and log the removal
+    with where it was asked (`via`: "the API", "the Documents tab"): the API and the UI both delete
+    through here, so every removal leaves the same line in the log."""
+    result = remove(store, document_id, delete_file=True)
+    if result.status == "removed":
+        log.info("removed %s (through %s)", document_id, via)
+    return result

@@ -2,19 +2,28 @@
 
 from __future__ import annotations
 
+from html import escape
 from pathlib import Path
 
 import gradio as gr
 
 from ingest.load import SUPPORTED
-from ingest.pipeline import add_uploads, remove
+from ingest.pipeline import add_uploads
 from studychat.schema import Answer
 from studychat.store import StoreError
 from web import render
 from web.answers import answer_json
 from web.guard import UNLOCK_PATH, uploaded_here
 from web.scope import UnknownDocuments, searched
-from web.services import Services, access_note, change_policy, log, refuse_change, user_message
+from web.services import (
+    Services,
+    access_note,
+    change_policy,
+    log,
+    refuse_change,
+    remove_document,
+    user_message,
+)
 
 EXAMPLES = [
     "What side effects did the patients have?",
@@ -88,6 +97,7 @@ def build_ui(services: Services) -> gr.Blocks:
     documents chosen in the picker (the component's own value)."""
     settings = services.settings
     policy = change_policy(settings)
+    corpus = Path(settings.corpus).resolve()
 
     def respond(message: str, chat: list[dict], turns: list[dict], chosen: list[str] | None = None):
         """Stream an answer, from the chosen documents (all when none are chosen), into the chat,
@@ -184,8 +194,8 @@ def build_ui(services: Services) -> gr.Blocks:
 
     def upload(files: list[str] | None, token: str, replace: bool = False, progress=gr.Progress()):  # noqa: B008 (how Gradio asks for progress)
         reason = refuse_change(settings, token)
-        if reason:
-            return shown([{"path": "", "status": "refused", "reason": reason}])
+        if reason:  # each file named, so that none leaves the picker unsaid
+            return shown([{"path": Path(p).name, "status": "refused", "reason": reason} for p in files or [""]])
         if not files:
             return shown([{"path": "", "status": "nothing", "reason": "choose files first"}])
         stray = [path for path in files if not uploaded_here(path)]  # Gradio checks too; a second lock
@@ -212,6 +222,19 @@ def build_ui(services: Services) -> gr.Blocks:
             log.info("upload %s: %s %s", result["path"], result["status"], result["reason"])
         return shown(results)
 
+    def hold(chosen_files: list[str] | None):
+        """Add to the index: the files chosen now are this upload's; the button and the checkbox
+        wait for it to end (files chosen meanwhile join the picker, for the next upload)."""
+        return list(chosen_files or []), gr.update(interactive=False), gr.update(interactive=False)
+
+    def release(chosen_files: list[str] | None, uploaded: list[str] | None):
+        """After an upload: its files leave the picker; those chosen while it ran stay, and are named."""
+        waiting = [path for path in chosen_files or [] if path not in set(uploaded or [])]
+        if waiting:
+            names = ", ".join(escape(Path(path).name) for path in waiting)
+            gr.Info(f"Not added yet, chosen while the upload ran: {names}. Click “Add to the index” to add them.")
+        return waiting or None, gr.update(interactive=True), gr.update(interactive=True), None
+
     def unlock(token: str):
         """On a token server, show the file picker once the token is right (the browser has by then
         asked for the upload cookie: UNLOCK_JS)."""
@@ -221,17 +244,43 @@ def build_ui(services: Services) -> gr.Blocks:
         note = "choose files to add, or a document to delete"
         return gr.update(visible=True), render.results_html([{"path": "", "status": "unlocked", "reason": note}])
 
-    def delete(document_id: str | None, token: str):
+    def cannot_delete(document_id: str | None, token: str) -> dict | None:
+        """Why nothing is deleted, as a result line, or None when the delete may go on."""
         reason = refuse_change(settings, token)
         if reason:
-            return shown([{"path": "", "status": "refused", "reason": reason}])
+            return {"path": "", "status": "refused", "reason": reason}
         if not document_id:
-            return shown([{"path": "", "status": "nothing", "reason": "choose a document"}])
-        try:
-            result = remove(services.store, document_id, delete_file=True).to_dict()
-        except StoreError as error:
-            result = {"path": document_id, "status": "skipped", "reason": user_message(error)}
-        return shown([result])
+            return {"path": "", "status": "nothing", "reason": "choose a document"}
+        return None
+
+    def ask_to_delete(document_id: str | None, token: str):
+        """The Delete button: shows which document and file a delete removes and asks to confirm it
+        (the document asked about is kept, so Confirm deletes that one whatever is chosen since)."""
+        refusal = cannot_delete(document_id, token)
+        record = None if refusal else services.store.document(document_id)
+        if record is None:
+            refusal = refusal or {"path": document_id, "status": "skipped", "reason": "no longer in the index"}
+            return *dismiss(), "", render.results_html([refusal])
+        what, file = f"“{escape(record.title or record.id)}”", escape(Path(record.path).name)
+        if Path(record.path).resolve().is_relative_to(corpus):  # as `remove` decides whether to delete it
+            question = f"Delete {what} and its file {file}? This cannot be undone."
+        else:
+            question = f"Delete {what} from the index? Its file {file} is outside the corpus folder and stays."
+        return gr.update(visible=True), document_id, f"<p>{question}</p>", ""
+
+    def delete(document_id: str | None, token: str):
+        """Confirm: remove the document asked about, and its file; the question is put away."""
+        result = cannot_delete(document_id, token)
+        if result is None:
+            try:
+                result = remove_document(services.store, document_id, "the Documents tab").to_dict()
+            except StoreError as error:
+                result = {"path": document_id, "status": "skipped", "reason": user_message(error)}
+        return *shown([result]), *dismiss()
+
+    def dismiss():
+        """The delete's question hidden, and the document it named forgotten."""
+        return gr.update(visible=False), None
 
     with gr.Blocks(title="StudyChat", delete_cache=DELETE_CACHE) as demo:
         turns = gr.State([])
@@ -295,6 +344,13 @@ def build_ui(services: Services) -> gr.Blocks:
                     with gr.Row(equal_height=True):
                         chosen = gr.Dropdown(label="Document to delete", choices=[], scale=4, elem_id="delete-choice")
                         delete_button = gr.Button("Delete", variant="stop", scale=1, elem_id="delete-button")
+                    with gr.Row(equal_height=True, visible=False, elem_id="delete-confirm") as confirmation:
+                        with gr.Column(scale=4):
+                            delete_question = gr.HTML(elem_id="delete-question")
+                        confirm_button = gr.Button("Confirm", variant="stop", scale=1, elem_id="delete-confirm-button")
+                        cancel_button = gr.Button("Cancel", scale=1, elem_id="delete-cancel")
+                    asked = gr.State(None)  # the document the confirmation names
+                    taken = gr.State(None)  # the files of the upload that runs
                 results = gr.HTML(elem_id="upload-results")
 
         gr.on(
@@ -306,8 +362,22 @@ def build_ui(services: Services) -> gr.Blocks:
             api_visibility="undocumented",
         )
         clear_button.click(clear, outputs=[chatbot, sources, turns, question, messages], api_visibility="private")
-        upload_button.click(upload, [files, token, replace], [results, table, chosen], api_visibility="private").then(
-            lambda: None, outputs=files, api_visibility="private"
+        # An upload takes the files chosen when the button is pressed (`taken`); files chosen while
+        # it runs stay in the picker for the next one, and the button waits until it ends.
+        upload_button.click(
+            hold, files, [taken, upload_button, replace], show_progress="hidden", api_visibility="private"
+        ).then(
+            upload,
+            [taken, token, replace],
+            [results, table, chosen],
+            show_progress_on=results,  # one progress bar, where the results appear
+            api_visibility="private",
+        ).then(
+            release,
+            [files, taken],
+            [files, upload_button, replace, taken],
+            show_progress="hidden",
+            api_visibility="private",
         )
         gr.on(
             [unlock_button.click, token.submit],
@@ -317,7 +387,27 @@ def build_ui(services: Services) -> gr.Blocks:
             js=UNLOCK_JS,
             api_visibility="private",
         )
-        delete_button.click(delete, [chosen, token], [results, table, chosen], api_visibility="private")
+        delete_button.click(
+            ask_to_delete,
+            [chosen, token],
+            [confirmation, asked, delete_question, results],
+            show_progress="hidden",
+            api_visibility="private",
+        )
+        confirm_button.click(
+            delete,
+            [asked, token],
+            [results, table, chosen, confirmation, asked],
+            show_progress_on=results,
+            api_visibility="private",
+        )
+        gr.on(
+            [cancel_button.click, chosen.input],
+            dismiss,
+            outputs=[confirmation, asked],
+            show_progress="hidden",
+            api_visibility="private",
+        )
         documents_tab.select(documents_view, outputs=[table, chosen], api_visibility="private")
         demo.load(documents_view, outputs=[table, chosen], api_visibility="private")
         for refreshed in (demo.load, chat_tab.select, picker.focus):  # documents come and go meanwhile
