@@ -14,12 +14,14 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from chat.candidates import ANSWER_FEATURES, Candidate
+from chat.candidates import ANSWER_FEATURES, WHOLE_STUDY, Candidate
 from chat.extractive import MIN_SENTENCE_WORDS, Sentence, candidate_quotes, quotable, split_sentences
-from chat.fitted import Models
+from chat.fitted import Models, relevance_row
+from chat.grounding import DOCUMENT_WORDS
 from studychat.marks import doc_marks
 from studychat.schema import TENTATIVE, Answer, Citation, Passage
 from studychat.store import Store
+from studychat.text import content_words
 
 REFUSAL = "The documents do not answer this question."
 RELATED = "The closest passages are shown as related reading."
@@ -43,8 +45,9 @@ def answer_from_passages(
     models: Models | None = None,
 ) -> Answer:
     """A verbatim, cited answer from the passages: stated, tentative (the closest statement, shown
-    as such) or declined with the passages as related reading, as the fitted answer model's
-    calibrated confidence in its best candidate quote decides (`chat.fitted.AnswerModel`).
+    as such) or declined with the passages as related reading, as the fitted answer model decides
+    (`chat.fitted.AnswerModel`): declined when its relevance model says the documents are not
+    about the question, else stated or tentative by its calibrated confidence in its best quote.
 
     When the question names no document and the best quote of another document is stated with
     confidence too, the answer quotes each document under its title instead of choosing one."""
@@ -57,37 +60,74 @@ def answer_from_passages(
     if not found.quotes or model is None:
         return related_reading(passages, query_vectors)
     rows = np.array([c.row for c in found.quotes])
-    probabilities = model.ranker.probability(rows)
-    order = np.argsort(-probabilities, kind="stable")
-    best = found.quotes[order[0]]
-    confidence = model.confidence(float(probabilities[order[0]]))
-    signals = {"probability": float(probabilities[order[0]]), "confidence": confidence}
-    if confidence < model.declined:
+    log_odds = model.ranker.log_odds(rows)
+    order = np.argsort(-log_odds, kind="stable")
+    best = found.quotes[chosen(rows, log_odds)]
+    best_odds = float(log_odds[found.quotes.index(best)])
+    confidence = model.confidence(best_odds)
+    relevance = float(model.relevance.probability(relevance_row(rows, log_odds))[0])
+    signals = {"log_odds": best_odds, "relevance": relevance, "confidence": confidence}
+    if relevance < model.relevance.threshold and not about_documents(question, best.row):
         reason = f"They never mention {', '.join(found.unknown)}." if found.unknown else ""
         refusal = related_reading(passages, query_vectors, reason=reason)
         refusal.confidence, refusal.signals = confidence, signals
         return refusal
     tentative = confidence < model.confident
-    chosen = [best]
+    quotes = [best]
     named = any(c.row[NAMED] or c.row[FOLLOWED] for c in found.quotes)
-    if not tentative and not named:
+    if not tentative and not named and not best.row[SELF]:
         other = next((found.quotes[i] for i in order[1:] if found.quotes[i].document_id != best.document_id), None)
-        if other is not None and model.confidence(float(probabilities[found.quotes.index(other)])) >= model.confident:
-            chosen.append(other)
-    answer = quoted(chosen, found.read, max_quote_chars, titled=len(chosen) > 1)
-    if tentative:
-        answer.text = f"{TENTATIVE} {answer.text}"
-    answer.tentative, answer.confidence, answer.signals = tentative, confidence, signals
+        if other is not None and model.confidence(float(log_odds[found.quotes.index(other)])) >= model.confident:
+            quotes.append(other)
+    answer = quoted(quotes, found.read, max_quote_chars, titled=len(quotes) > 1, tentative=tentative)
+    answer.confidence, answer.signals = confidence, signals
     return answer
 
 
 NAMED, FOLLOWED = ANSWER_FEATURES.index("named_document"), ANSWER_FEATURES.index("followed_document")
+SELF = ANSWER_FEATURES.index("self_statement")
 
 
-def quoted(chosen: list[Candidate], read: list[Passage], max_chars: int, titled: bool = False) -> Answer:
+def chosen(rows: np.ndarray, log_odds: np.ndarray) -> int:
+    """The candidate an answer quotes, of `rows` (n, len(ANSWER_FEATURES)) and the ranker's
+    `log_odds` (n,): a line where a document states what the question asks of it (its title,
+    authors, date), else the best by the ranker."""
+    statements = np.flatnonzero(rows[:, SELF] > 0)
+    return int(statements[0]) if len(statements) else int(np.argmax(log_odds))
+
+
+def about_documents(question: str, row: np.ndarray) -> bool:
+    """Whether a question is about the documents by construction, and so never declined: it asks
+    a document about itself and the quote (its `row`) is where the document states it, or it asks
+    about the study as a whole (`about_the_study`)."""
+    return bool(row[SELF]) or about_the_study(question)
+
+
+# Words that name the study a question is asked of, not a subject: "the treatment", "the main result"
+STUDY_WORDS = frozenset("treatment treatments therapy intervention main key overall primary".split())
+
+
+def about_the_study(question: str) -> bool:
+    """Whether `question` asks about the documents' study as a whole and names nothing else: each
+    of its content words points at a document ("study", "paper": `chat.grounding.DOCUMENT_WORDS`),
+    at the study itself (`STUDY_WORDS`) or at what a study is about or found
+    (`chat.candidates.WHOLE_STUDY`). "What was this study about?", "What is the main finding?",
+    "Was the treatment safe?" are about the documents by construction: they are answered from the
+    closest statement, tentatively unless the answer model is confident, never declined as if
+    the documents were about something else."""
+    words = content_words(question)
+    return bool(WHOLE_STUDY.search(question)) and all(
+        w in DOCUMENT_WORDS or w in STUDY_WORDS or WHOLE_STUDY.fullmatch(w) for w in words
+    )
+
+
+def quoted(
+    chosen: list[Candidate], read: list[Passage], max_chars: int, titled: bool = False, tentative: bool = False
+) -> Answer:
     """The answer that quotes the `chosen` candidates in turn, each under its document's title
-    when `titled`: each verbatim run of a passage cited on its own, a quote starting at its first
-    word (no run of reference marks before it) and cut at a word with "…" past `max_chars`."""
+    when `titled`, opening with `TENTATIVE` when `tentative`: each verbatim run of a passage cited
+    on its own, a quote starting at its first word (no run of reference marks before it) and cut
+    at a word with "…" past `max_chars`."""
     citations: list[Citation] = []
     parts = []
     for candidate in chosen:
@@ -102,8 +142,8 @@ def quoted(chosen: list[Candidate], read: list[Passage], max_chars: int, titled:
                 text = read[index].text[a:b].strip()
                 citations.append(Citation.of(n, read[index], text))
                 parts.append(f"{shortened(doc_marks(' '.join(text.split())), max_chars)} [{n}]")
-    text, notes = warned(" ".join(parts), citations)
-    return Answer(text=text, citations=citations, notes=notes)
+    text, notes = warned(" ".join([TENTATIVE, *parts] if tentative else parts), citations)
+    return Answer(text=text, citations=citations, notes=notes, tentative=tentative)
 
 
 def shortened(text: str, limit: int) -> str:
@@ -162,7 +202,7 @@ def warned(text: str, citations: list[Citation], notes: Sequence[str] = ()) -> t
 
 # Reference marks, footnote numbers and bracketed citations before a sentence's first word
 LEADING_MARKS = re.compile(
-    r"^(?:\s*(?:\[\d+(?:[-–,]\s*\d+)*\]|\(\d+(?:[-–,]\s*\d+)*\)|⁽[⁰-⁹]+⁾|[⁰¹²³⁴-⁹]+|\d{1,3}(?=\s+[A-Z])))+\s*"
+    r"^(?:\s*(?:\[\d+(?:[-–,]\s*\d+)*\]|\(\d+(?:[-–,]\s*\d+)*\)|⁽[⁰¹²³⁴-⁹]+⁾|[⁰¹²³⁴-⁹]+|\d{1,3}(?=\s+[A-Z])))+\s*"
 )
 
 

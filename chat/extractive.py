@@ -399,12 +399,14 @@ def candidate_quotes(
 
 
 def known_share(question: str, store: Store) -> float:
-    """The share of the question's content words (as the index stems them) that some chunk holds."""
+    """The share of the question's content words (as the index stems them) that some chunk holds,
+    itself or spelled one letter off ("efects" is "effects" misspelt)."""
     wanted = list(dict.fromkeys(t for w in content_words(question) for t in terms(w)))
     if not wanted:
         return 1.0
     frequencies, _ = store.document_frequencies(wanted)
-    return sum(bool(frequencies.get(t)) for t in wanted) / len(wanted)
+    known = [bool(frequencies.get(t)) or any(one_edit_apart(t, u) for u in store.terms_like(t)) for t in wanted]
+    return sum(known) / len(wanted)
 
 
 def whole_document(document_id: str, read: list[Passage], query_vectors: np.ndarray, store: Store) -> list[Passage]:

@@ -4,7 +4,7 @@ Two steps, the first slow (the chain reads every question of the suites), the se
 
 1. collect: every question of the suites of `python -m eval` (`eval.suites`: the own set, the
    reader questions, COVID-QA over the 98 papers and in small corpora, a fixed sample of
-   `GENERAL` general questions over the home corpus and the papers, the unrelated PubMedQA
+   `eval.suites.GENERAL_FITTED` general questions over the home corpus and the papers, the unrelated PubMedQA
    questions, each PubMedQA abstract with its four nearest) goes through the chain's condensing
    and retrieval, and each of its candidate quotes (`chat.extractive.candidate_quotes`) becomes a
    row of `chat.candidates.ANSWER_FEATURES`, labelled 1 when quoting it would count as a hit by
@@ -26,6 +26,7 @@ at which at most `MAX_DECLINED` of the answerable questions are declined.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import hashlib
 import json
 import pickle
@@ -44,10 +45,11 @@ from sklearn.model_selection import GroupKFold
 
 from chat.candidates import ANSWER_FEATURES
 from chat.chain import Chain
-from chat.fitted import MODELS
+from chat.compose import about_documents, chosen
+from chat.fitted import MARGIN_CAP, MODELS, RELEVANCE_FEATURES, LinearModel, relevance_row
 from eval.counting import HIT_SHARE, same_document
 from eval.harness import Asked, Asker
-from eval.suites import BENCHMARKS, ORDER, SUITES, Context
+from eval.suites import BENCHMARKS, ORDER, SUITES, Context, general_fitted, read_jsonl
 from studychat.embedder import build_embedder
 from studychat.settings import Settings
 
@@ -57,7 +59,6 @@ ROWS = ROOT / "data" / "answer-rows.pkl"
 FEATURE_CODE = tuple(
     f"chat/{name}.py" for name in ("candidates", "extractive", "kinds", "retrieve", "grounding", "wording")
 )
-GENERAL = 600  # general questions sampled (fixed seed) for fitting and measuring; each asked over two corpora
 FOLDS = 5
 C = 1.0  # inverse regularisation, fixed before fitting
 PRECISION = 0.90  # of the confident answers, the share that must hit (held out)
@@ -69,6 +70,7 @@ class Question:
     """One question's candidates: rows (n, features), labels (n,), and where it counts."""
 
     id: str
+    text: str
     suite: str
     rows_key: tuple[str, ...]
     group: str
@@ -97,7 +99,8 @@ def collect(benchmarks: Path, sample: int | None, log) -> list[Question]:
             for name in ORDER:
                 plan = SUITES[name].plan(ctx)
                 if name == "general" and not sample:
-                    plan = [(corpus, ctx.pick(asked, GENERAL)) for corpus, asked in plan]
+                    fitted = {r["id"] for r in general_fitted(read_jsonl(benchmarks / "nq-open-general.jsonl"))}
+                    plan = [(corpus, [q for q in asked if q.id in fitted]) for corpus, asked in plan]
                 for corpus, asked in plan:
 
                     def each(chain: Chain, q: Asked, suite: str = name) -> Question:
@@ -110,7 +113,14 @@ def collect(benchmarks: Path, sample: int | None, log) -> list[Question]:
                         ]
                         rows = np.array([c.row for c in found.quotes]).reshape(-1, len(ANSWER_FEATURES))
                         return Question(
-                            q.id, suite, q.rows, group_of(suite, q), q.expected.answerable, rows, np.array(labels, bool)
+                            q.id,
+                            q.question,
+                            suite,
+                            q.rows,
+                            group_of(suite, q),
+                            q.expected.answerable,
+                            rows,
+                            np.array(labels, bool),
                         )
 
                     out += asker.visit(corpus, asked, each)
@@ -131,22 +141,46 @@ def stacked(questions: list[Question]) -> tuple[np.ndarray, np.ndarray, np.ndarr
     return rows, labels, weights
 
 
-def fit_ranker(questions: list[Question]) -> tuple[np.ndarray, np.ndarray, LogisticRegression]:
-    rows, labels, weights = stacked(questions)
+def fit_linear(rows: np.ndarray, labels: np.ndarray, weights: np.ndarray | None, names: tuple[str, ...]) -> LinearModel:
+    """A logistic regression (`C`) on standardised `rows`, as the answerer's `LinearModel`."""
     mean, scale = rows.mean(axis=0), rows.std(axis=0)
     scale[scale == 0] = 1.0
-    model = LogisticRegression(C=C, max_iter=5000)
-    model.fit((rows - mean) / scale, labels, sample_weight=weights * len(questions) / weights.sum())
-    return mean, scale, model
+    weights = np.ones(len(rows)) if weights is None else weights * len(weights) / weights.sum()
+    model = LogisticRegression(C=C, max_iter=5000).fit((rows - mean) / scale, labels, sample_weight=weights)
+    return LinearModel(names, mean, scale, model.coef_[0], float(model.intercept_[0]))
 
 
-def best_of(question: Question, mean, scale, model) -> tuple[float, bool]:
-    """(log-odds, hit) of the question's best candidate by the ranker; (-20, False) with none."""
-    if not len(question.features):
-        return -20.0, False
-    z = model.decision_function((question.features - mean) / scale)
-    i = int(np.argmax(z))
-    return float(z[i]), bool(question.labels[i])
+def fit_ranker(questions: list[Question]) -> LinearModel:
+    return fit_linear(*stacked(questions), ANSWER_FEATURES)
+
+
+@dataclass
+class Read:
+    """What a ranker made of each question, as the answerer reads it (`chat.compose`): the chosen
+    candidate's log-odds and hit, the question's relevance row, and whether it is about the
+    documents by construction (never declined)."""
+
+    log_odds: np.ndarray
+    hit: np.ndarray
+    relevance: np.ndarray
+    about: np.ndarray
+
+
+def read(questions: list[Question], ranker: LinearModel) -> Read:
+    found = Read(
+        np.full(len(questions), -MARGIN_CAP),
+        np.zeros(len(questions), bool),
+        np.zeros((len(questions), len(RELEVANCE_FEATURES))),
+        np.zeros(len(questions), bool),
+    )
+    for i, q in enumerate(questions):
+        if len(q.features):
+            log_odds = ranker.log_odds(q.features)
+            best = chosen(q.features, log_odds)
+            found.log_odds[i], found.hit[i] = log_odds[best], q.labels[best]
+            found.relevance[i] = relevance_row(q.features, log_odds)
+            found.about[i] = about_documents(q.text, q.features[best])
+    return found
 
 
 def fit_platt(z: np.ndarray, hit: np.ndarray) -> tuple[float, float]:
@@ -158,39 +192,56 @@ def platt(a: float, b: float, z: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-(a * z + b)))
 
 
-def held_out(questions: list[Question]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(confidence, hit, log-odds) per question, each from a ranker and calibration fitted without its group."""
-    groups = [q.group for q in questions]
-    z, hit = np.zeros(len(questions)), np.zeros(len(questions), bool)
-    folds = list(GroupKFold(n_splits=FOLDS).split(questions, groups=groups))
+def held_out(questions: list[Question]) -> tuple[Read, np.ndarray, np.ndarray]:
+    """(what held-out rankers read, confidence, relevance) per question: each from a ranker, a
+    calibration and a relevance model fitted without its group."""
+    answerable = np.array([q.answerable for q in questions])
+    folds = list(GroupKFold(n_splits=FOLDS).split(questions, groups=[q.group for q in questions]))
+    found = read(questions, fit_ranker(questions))  # every field overwritten below, fold by fold
     for train, test in folds:
-        mean, scale, model = fit_ranker([questions[i] for i in train])
-        for i in test:
-            z[i], hit[i] = best_of(questions[i], mean, scale, model)
-    confidence = np.zeros(len(questions))
-    for train, test in folds:  # the calibration too is fitted on the other groups' held-out log-odds
-        a, b = fit_platt(z[train], hit[train])
-        confidence[test] = platt(a, b, z[test])
-    return confidence, hit, z
+        part = read([questions[i] for i in test], fit_ranker([questions[i] for i in train]))
+        for name in ("log_odds", "hit", "relevance", "about"):
+            getattr(found, name)[test] = getattr(part, name)
+    confidence, relevance = np.zeros(len(questions)), np.zeros(len(questions))
+    for train, test in folds:  # the calibration and the relevance model on the other groups' held-out reading
+        a, b = fit_platt(found.log_odds[train], found.hit[train])
+        confidence[test] = platt(a, b, found.log_odds[test])
+        model = fit_linear(found.relevance[train], answerable[train], None, RELEVANCE_FEATURES)
+        relevance[test] = model.probability(found.relevance[test])
+    return found, confidence, relevance
 
 
-def thresholds(confidence: np.ndarray, hit: np.ndarray, answerable: np.ndarray) -> tuple[float, float]:
-    """(confident, declined) by the rule of the module's docstring."""
-    order = np.sort(np.unique(confidence))
-    confident = next(
-        (float(t) for t in order if (confidence >= t).any() and hit[confidence >= t].mean() >= PRECISION), 1.0
-    )
+def thresholds(
+    confidence: np.ndarray, relevance: np.ndarray, about: np.ndarray, hit: np.ndarray, answerable: np.ndarray
+) -> tuple[float, float]:
+    """(confident, declined) by the rule of the module's docstring. A question about the documents
+    by construction (`about`) is never declined."""
+    declinable = answerable & ~about
     declined = max(
-        (float(t) for t in order if (answerable & (confidence < t)).sum() <= MAX_DECLINED * answerable.sum()),
+        (
+            float(t)
+            for t in np.unique(relevance)
+            if (declinable & (relevance < t)).sum() <= MAX_DECLINED * answerable.sum()
+        ),
         default=0.0,
     )
-    return confident, min(declined, confident)
+    given = (relevance >= declined) | about
+    confident = next(
+        (
+            float(t)
+            for t in np.sort(np.unique(confidence))
+            if (given & (confidence >= t)).any() and hit[given & (confidence >= t)].mean() >= PRECISION
+        ),
+        1.0,
+    )
+    return confident, declined
 
 
-def figures(confidence, hit, answerable, confident, declined) -> dict:
+def figures(confidence, relevance, about, hit, answerable, confident, declined) -> dict:
     """The counting rule's figures for these questions at these thresholds (`eval.counting`)."""
-    stated = confidence >= confident
-    given = confidence >= declined
+    given = (relevance >= declined) | about
+    stated = given & (confidence >= confident)
+    hit = hit & answerable
     n, answerable_n, decline_n = len(hit), int(answerable.sum()), int((~answerable).sum())
     bins = np.minimum((confidence[given] * 10).astype(int), 9)
     ece = sum(
@@ -212,34 +263,35 @@ def figures(confidence, hit, answerable, confident, declined) -> dict:
 
 
 def fit(questions: list[Question], rows_sha: str) -> dict:
-    confidence, hit, _ = held_out(questions)
+    found, confidence, relevance = held_out(questions)
     answerable = np.array([q.answerable for q in questions])
-    confident, declined = thresholds(confidence, hit, answerable)
+    confident, declined = thresholds(confidence, relevance, found.about, found.hit, answerable)
     by_row: dict[str, list[int]] = defaultdict(list)
+    shown = {row.key for suite in SUITES.values() for row in suite.rows}
     for i, q in enumerate(questions):
-        for key in q.rows_key:
+        for key in set(q.rows_key) & shown:
             by_row[key].append(i)
+    by_row["all"] = list(range(len(questions)))
     per_row = {
-        key: figures(confidence[idx], hit[idx], answerable[idx], confident, declined)
-        for key, idx in by_row.items()
-        for idx in [np.array(idx)]
+        key: figures(
+            confidence[idx], relevance[idx], found.about[idx], found.hit[idx], answerable[idx], confident, declined
+        )
+        for key, idx in ((k, np.array(v)) for k, v in by_row.items())
     }
-    per_row["all"] = figures(confidence, hit, answerable, confident, declined)
-    mean, scale, model = fit_ranker(questions)
-    z = np.array([best_of(q, mean, scale, model)[0] for q in questions])
-    a, b = fit_platt(z, np.array([best_of(q, mean, scale, model)[1] for q in questions]))
+    # The final parts: the ranker on every question; the calibration and the relevance model on the
+    # held-out reading, which is what they meet in use (a ranker's scores on questions it never saw).
+    ranker = fit_ranker(questions)
+    a, b = fit_platt(found.log_odds, found.hit)
+    relevance_model = fit_linear(found.relevance, answerable, None, RELEVANCE_FEATURES)
     return {
-        "features": list(ANSWER_FEATURES),
-        "mean": mean.tolist(),
-        "scale": scale.tolist(),
-        "weights": model.coef_[0].tolist(),
-        "bias": float(model.intercept_[0]),
+        "ranker": _linear_json(ranker),
+        "relevance": {**_linear_json(relevance_model), "threshold": declined},
         "calibration": {"a": a, "b": b},
         "confident": confident,
-        "declined": declined,
         "rule": (
-            f"confident: the lowest held-out confidence at which confident answers hit >= {PRECISION} (every question "
-            f"counted); declined: the highest at which <= {MAX_DECLINED} of answerable questions are declined"
+            f"declined: under the highest held-out relevance at which at most {MAX_DECLINED} of the answerable "
+            f"questions are declined; confident: the lowest held-out confidence at which the answers given "
+            f"confidently hit at least {PRECISION} of the time (an answer to a question to decline is a miss)"
         ),
         "held_out": per_row,
         "fitted_on": {
@@ -255,6 +307,11 @@ def fit(questions: list[Question], rows_sha: str) -> dict:
             "scikit-learn": sklearn.__version__,
         },
     }
+
+
+def _linear_json(model: LinearModel) -> dict:
+    numbers = {k: np.round(getattr(model, k), 6).tolist() for k in ("mean", "scale", "weights")}
+    return {"features": list(model.features), **numbers, "bias": model.bias}
 
 
 def feature_code_digest() -> str:
@@ -291,14 +348,17 @@ def main(argv: list[str] | None = None) -> int:
     if args.collect or not args.rows.exists():
         questions = collect(args.benchmarks, args.sample, log)
         args.rows.parent.mkdir(parents=True, exist_ok=True)
-        args.rows.write_bytes(pickle.dumps({"feature_code_sha256": feature_code_digest(), "questions": questions}))
+        rows = [dataclasses.astuple(q) for q in questions]  # plain values: readable by any script
+        args.rows.write_bytes(pickle.dumps({"feature_code_sha256": feature_code_digest(), "questions": rows}))
     data = pickle.loads(args.rows.read_bytes())
     if data["feature_code_sha256"] != feature_code_digest():
         parser.error(f"{args.rows} was collected with other feature code: run with --collect")
-    fitted = fit(data["questions"], hashlib.sha256(args.rows.read_bytes()).hexdigest())
+    questions = [Question(*row) for row in data["questions"]]
+    fitted = fit(questions, hashlib.sha256(args.rows.read_bytes()).hexdigest())
     args.out.write_text(json.dumps(fitted, indent=1) + "\n")
     print(table(fitted["held_out"]))
-    print(f"\nconfident >= {fitted['confident']:.3f}, declined < {fitted['declined']:.3f}; wrote {args.out}")
+    threshold = fitted["relevance"]["threshold"]
+    print(f"\nconfident >= {fitted['confident']:.3f}, declined when relevance < {threshold:.3f}; wrote {args.out}")
     return 0
 
 

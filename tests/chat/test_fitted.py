@@ -8,7 +8,15 @@ import numpy as np
 import pytest
 
 from chat.candidates import ANSWER_FEATURES
-from chat.fitted import MODELS, AnswerModel, LinearModel, load_answer_model, load_model, load_models
+from chat.fitted import (
+    MODELS,
+    RELEVANCE_FEATURES,
+    AnswerModel,
+    LinearModel,
+    load_answer_model,
+    load_model,
+    load_models,
+)
 from chat.retrieve import PASSAGE_FEATURES
 from eval.fit_answer import feature_code_digest
 
@@ -25,15 +33,16 @@ def test_the_passage_model_was_fitted_on_the_features_the_code_computes():
 def test_the_answer_model_was_fitted_on_the_feature_code_as_it_stands():
     # Any change to the code that computes the candidates' features, without `make fit`, fails here.
     data = json.loads((MODELS / "answer.json").read_text())
-    assert tuple(data["features"]) == ANSWER_FEATURES
+    assert tuple(data["ranker"]["features"]) == ANSWER_FEATURES
+    assert tuple(data["relevance"]["features"]) == RELEVANCE_FEATURES
     assert data["fitted_on"]["feature_code_sha256"] == feature_code_digest()
-    assert 0.0 < data["declined"] <= data["confident"] < 1.0
+    assert 0.0 < data["relevance"]["threshold"] < 1.0 and 0.0 < data["confident"] < 1.0
     assert data["held_out"]["all"]["questions"] == data["fitted_on"]["questions"]
 
 
 def test_an_answer_model_fitted_on_other_features_is_refused_by_name(tmp_path):
     data = json.loads((MODELS / "answer.json").read_text())
-    data["features"] = [*ANSWER_FEATURES[:-1], "a feature no longer computed"]
+    data["ranker"]["features"] = [*ANSWER_FEATURES[:-1], "a feature no longer computed"]
     (tmp_path / "answer.json").write_text(json.dumps(data))
     with pytest.raises(ValueError, match=r"answer\.json: fitted on other features"):
         load_answer_model(tmp_path)
@@ -46,10 +55,10 @@ def test_the_passage_model_is_the_stored_logistic_regression():
     assert np.allclose(model.probability(rows), expected)
 
 
-def test_confidence_rises_with_the_ranker_s_probability():
+def test_confidence_rises_with_the_ranker_s_log_odds():
     model = load_answer_model()
-    probabilities = np.linspace(0.01, 0.99, 50)
-    confidences = [model.confidence(p) for p in probabilities]
+    log_odds = np.linspace(-8, 8, 50)
+    confidences = [model.confidence(z) for z in log_odds]
     assert all(0.0 <= c <= 1.0 for c in confidences)
     assert all(b >= a for a, b in zip(confidences, confidences[1:], strict=False))
 

@@ -8,7 +8,7 @@ import pytest
 from seeded import SEED_ID, seeded_chain
 
 from chat.chain import Chain
-from chat.compose import leading_marks
+from chat.compose import leading_marks, quoted
 from studychat.schema import TENTATIVE
 
 # A paper's paragraph as text extraction leaves it: reference marks before the sentence, and one
@@ -47,7 +47,8 @@ def test_plain_questions_about_the_study_are_answered_from_it(chain: Chain, ques
 
 
 @pytest.mark.parametrize(
-    "question", ["When did the subway open in New York?", "Who won the world cup in 1998?", "How tall is Mount Everest?"]
+    "question",
+    ["When did the subway open in New York?", "Who won the world cup in 1998?", "How tall is Mount Everest?"],
 )
 def test_a_question_the_documents_are_not_about_is_never_stated_as_an_answer(chain: Chain, question: str) -> None:
     answer = chain.answer(question)
@@ -72,7 +73,9 @@ def test_each_outcome_reads_as_what_it_is_and_carries_a_probability(chain: Chain
 
 
 def test_a_quote_starts_at_its_sentence_s_first_word(chain: Chain) -> None:
-    answer = chain.answer("How many children with hemophagocytic lymphohistiocytosis had serum ferritin above 10,000 ng/mL?")
+    answer = chain.answer(
+        "How many children with hemophagocytic lymphohistiocytosis had serum ferritin above 10,000 ng/mL?"
+    )
     assert not answer.refused, answer.text
     quote = answer.text.removeprefix(TENTATIVE).strip()
     assert quote.startswith("Additionally, serum ferritin"), quote
@@ -94,3 +97,14 @@ def test_a_long_quote_is_cut_at_a_word_with_an_ellipsis(chain: Chain) -> None:
     for part in answer.text.removeprefix(TENTATIVE).split(" [")[:1]:
         assert len(part.strip()) <= limit
     assert any(len(c.quote) > limit for c in answer.citations)  # the source keeps the whole sentence
+
+
+def test_quotes_of_two_documents_are_each_told_under_their_title(chain: Chain) -> None:
+    found = chain.candidates("How many patients were treated?")
+    first = next(c for c in found.quotes if c.document_id == SEED_ID)
+    second = next(c for c in found.quotes if c.document_id == "ferritin.txt")
+    answer = quoted([first, second], found.read, chain.settings.max_quote_chars, titled=True)
+    titles = [found.read[c.spans[0][0]].title for c in (first, second)]
+    assert answer.text.startswith(f"In “{titles[0]}”:")
+    assert f"[1] In “{titles[1]}”:" in answer.text and answer.text.endswith("[2]")
+    assert [c.document_id for c in answer.citations] == [SEED_ID, "ferritin.txt"]
