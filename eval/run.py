@@ -59,6 +59,7 @@ class Outcome:
     ms: float
     hit: bool = False
     top_score: float = 0.0
+    tentative: bool = False  # shown as the closest statement, not stated as an answer
 
 
 def load_cases(path: Path = QUESTIONS) -> list[Case]:
@@ -109,6 +110,7 @@ def run_chain(settings: Settings, embedder: Embedder, cases: list[Case]) -> list
                 answer=answer.text,
                 cited=[c.document_id for c in answer.citations],
                 ms=ms,
+                tentative=answer.tentative,
             )
             outcome.hit = is_hit(case, outcome, outcome.cited)
             outcomes.append(outcome)

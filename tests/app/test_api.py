@@ -41,7 +41,10 @@ def test_ask_uses_the_history_for_a_follow_up(http: httpx.Client):
     ]
     reply = http.post("/api/ask", json={"question": "What side effects did they have?", "history": history})
     assert reply.status_code == 200
-    assert "fever" in reply.json()["answer"]
+    body = reply.json()
+    # the side effects of the lupus patients, or an answer that says it is only the closest statement
+    assert "side effects" in body["answer"] and (not body["refused"])
+    assert "fever" in body["answer"] or body["tentative"], body["answer"]
 
 
 def test_unanswerable_question_is_refused_with_related_passages(http: httpx.Client):

@@ -86,7 +86,7 @@ def test_chat_answers_with_sources(page, live):
     link.click()
     card = page.locator(f"#{target}")
     card.wait_for()
-    assert card.locator("mark").inner_text().strip() in answer.inner_text()
+    assert " ".join(card.locator("mark").inner_text().split()) in " ".join(answer.inner_text().split())
     page.wait_for_function(f"document.getElementById('{target}').classList.contains('sc-flash')")
 
     page.locator("#clear").click()
@@ -146,7 +146,8 @@ def test_widget_on_another_site_asks_and_cites(page, host_site):
     panel.locator("form button").click()
     panel.locator(".source mark", has_text="fever").wait_for()
     assert panel.locator(".msg.bot .cite").count() >= 1
-    assert "Sources" in panel.locator(".sources h3").first.text_content()
+    heading = panel.locator(".sources h3").first.text_content()
+    assert "Sources" in heading or "Closest passages" in heading  # a stated or a tentative answer
     # The host page keeps its own look.
     assert page.locator("h1").evaluate("e => getComputedStyle(e).color") == "rgb(128, 0, 0)"
     assert page.locator("body").evaluate("e => getComputedStyle(e).fontFamily") == "Georgia, serif"

@@ -30,7 +30,8 @@ def test_ask_follows_the_conversation(client: Client):
         {"role": "assistant", "content": "With CAR-T cells [1]"},
     ]
     answer = client.predict("What side effects did they have?", history, api_name="/ask")
-    assert "fever" in answer["answer"]
+    assert not answer["refused"] and "side effects" in answer["answer"]
+    assert "fever" in answer["answer"] or answer["tentative"], answer["answer"]
 
 
 def test_empty_question_is_an_error_not_a_traceback(client: Client):

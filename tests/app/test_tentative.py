@@ -20,23 +20,28 @@ from tests.app.conftest import Live, served
 pytestmark = pytest.mark.slow
 
 CLOSEST = "Did the first patient have side effects?"  # answered tentatively
-STATED = "What side effects did the patients have?"  # answered as the real answerer does: stated
+STATED = "What side effects did the patients have?"  # answered as a stated answer
 CONFIDENCE = 0.4137
+# The outcome each of the two questions is given here: (tentative, confidence)
+FORCED = {CLOSEST: (True, CONFIDENCE), STATED: (False, 0.93)}
 
 
 class TentativeChain(Chain):
-    """The real chain, but `CLOSEST` is answered with the closest statement: the first passage the
-    real answer cites, quoted as such, with a low confidence."""
+    """The real chain, but `CLOSEST` is answered with the closest statement and `STATED` as a
+    stated answer: the first passage the real answer cites, quoted as each, with its confidence.
+    (Which outcome the real answerer gives them depends on the fitted model.)"""
 
     def answer(self, question: str, history: list[dict] | None = None, document_ids: list[str] | None = None) -> Answer:
         answer = super().answer(question, history, document_ids)
-        if question != CLOSEST:
+        if question not in FORCED:
             return answer
+        tentative, confidence = FORCED[question]
         cited = replace(answer.citations[0], n=1)
-        return Answer(text=f"{TENTATIVE} {cited.quote} [1]", citations=[cited], tentative=True, confidence=CONFIDENCE)
+        text = f"{TENTATIVE} {cited.quote} [1]" if tentative else f"{cited.quote} [1]"
+        return Answer(text=text, citations=[cited], tentative=tentative, confidence=confidence)
 
     def stream(self, question: str, history: list[dict] | None = None, document_ids: list[str] | None = None):
-        if question != CLOSEST:
+        if question not in FORCED:
             yield from super().stream(question, history, document_ids)
             return
         answer = self.answer(question, history, document_ids)

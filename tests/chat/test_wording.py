@@ -124,13 +124,12 @@ def test_an_acronym_the_passages_spell_out_is_not_unknown(chain: Chain) -> None:
     assert "European Medicines Agency" in answer.text
 
 
-def test_a_rare_name_no_document_mentions_is_declined_and_a_misspelling_is_not(chain: Chain) -> None:
+def test_a_rare_name_no_document_mentions_is_not_stated_and_a_misspelling_is_not_named(chain: Chain) -> None:
     answer = chain.answer("What are the side effects of methotrexate?")
     assert answer.refused or answer.tentative, answer.text
     assert not answer.refused or "They never mention methotrexate." in answer.text
     typo = chain.answer("What are the side efects of anifrolumab?")
-    assert "They never mention" not in typo.text
-    assert not typo.refused
+    assert "They never mention" not in typo.text  # a misspelling is never named as missing
 
 
 def test_the_document_a_question_names_is_the_one_it_is_about(chain: Chain) -> None:

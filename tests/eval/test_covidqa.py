@@ -9,9 +9,11 @@ from eval import covidqa
 from studychat.settings import Settings
 
 PAPERS, UNRELATED = 12, 48
-# What the chain reaches on this sample (answer hit 0.79, passage recall@5 0.92, unrelated declined
-# 1.00, one answerable question declined), less a margin of about two questions each.
-FLOORS = {"answer_hit": 0.74, "passage_recall@5": 0.87, "unrelated_declined": 0.95}
+# What the chain reaches on this sample with the answer model (answer hit 0.67, passage recall@5
+# 0.92, unrelated declined 0.98, one answerable question declined), less a margin of about two
+# questions each. In-sample: the answer model was fitted on these questions (its held-out figures
+# are in chat/models/answer.json); this guards against a regression, it measures nothing new.
+FLOORS = {"answer_hit": 0.62, "passage_recall@5": 0.87, "unrelated_declined": 0.93}
 MOST_DECLINED = 2
 
 
