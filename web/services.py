@@ -56,7 +56,10 @@ class Services:
         store = open_store(settings, embedder, writer=owner if writer else None)
         try:
             if writer and store.counts()[0] == 0 and Path(settings.corpus).is_dir():
-                ingest_corpus(store, settings, say)
+                if store.may_write:
+                    ingest_corpus(store, settings, say)
+                else:  # a shared store another server writes: it indexes, this one answers meanwhile
+                    say("The index is empty and another server is its writer: it indexes the corpus.")
         except BaseException:
             store.close()
             raise

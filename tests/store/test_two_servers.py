@@ -49,9 +49,12 @@ def long_text(paragraphs: int = 500) -> str:
 
 
 @contextlib.contextmanager
-def app_server(machine: Path, database_url: str, chroma_url: str) -> Iterator[tuple[str, subprocess.Popen]]:
+def app_server(
+    machine: Path, database_url: str, chroma_url: str, wait: bool = True
+) -> Iterator[tuple[str, subprocess.Popen]]:
     """`python app.py` in its own working directory (its own corpus and data folders), on a free
-    port, on the shared store: (URL, process) once /healthz answers 200; stopped by its pid after."""
+    port, on the shared store: (URL, process) once /healthz answers 200 (at once, without `wait`);
+    stopped by its pid after."""
     corpus = machine / "corpus"
     corpus.mkdir(parents=True)
     shutil.copy(SEED, corpus)
@@ -73,7 +76,8 @@ def app_server(machine: Path, database_url: str, chroma_url: str) -> Iterator[tu
             [sys.executable, str(ROOT / "app.py")], cwd=machine, env=env, stdout=log, stderr=subprocess.STDOUT
         )
     try:
-        wait_healthy(url, process, 300)
+        if wait:
+            wait_healthy(url, process, 300)
         yield url, process
     finally:
         if process.poll() is None:
@@ -124,6 +128,28 @@ def test_two_servers_share_one_corpus(tmp_path: Path) -> None:
         with app_server(tmp_path / "machine-a", database, chroma_url) as (first, first_process):
             with app_server(tmp_path / "machine-b", database, chroma_url) as (second, _):
                 _two_servers(engine, database, chroma_url, first, first_process, second)
+
+
+def test_two_servers_started_together_on_an_empty_store_both_serve(tmp_path: Path) -> None:
+    """One of them indexes the corpus as the writer; the other does not fail for want of the
+    writer's role, and answers from what the writer indexed."""
+    skip_without_engines()
+    with cluster() as engine, chroma_server(tmp_path / "chroma") as chroma_url:
+        database = engine.create_database("together")
+        with (
+            app_server(tmp_path / "machine-a", database, chroma_url, wait=False) as (first, first_process),
+            app_server(tmp_path / "machine-b", database, chroma_url, wait=False) as (second, second_process),
+        ):
+            wait_healthy(first, first_process, 300)
+            wait_healthy(second, second_process, 300)
+            deadline = time.monotonic() + 300
+            while not httpx.get(f"{second}/api/documents", timeout=30).json()["documents"]:
+                assert time.monotonic() < deadline, "the writer never indexed the corpus"
+                assert first_process.poll() is None and second_process.poll() is None
+                time.sleep(0.5)
+            for url in (first, second):
+                assert SEED.name in cited(ask(url, "What side effects did the patients have?"))
+            assert len(httpx.get(f"{first}/api/documents", timeout=30).json()["documents"]) == 1  # indexed once
 
 
 def _two_servers(
