@@ -58,7 +58,7 @@ EXPECTED = [
     Expected(
         "copy-protected.pdf",
         facts=["A Unified Toolkit for Deep"],
-        question="What is LayoutParser?",
+        question="Which library does the paper introduce?",  # read as its unprotected copy is
         answer="open-source library for streamlining the usage of DL in DIA research",
     ),
     Expected("password.pdf", ingested=False, reason="password"),

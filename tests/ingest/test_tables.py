@@ -30,7 +30,7 @@ def test_a_table_row_is_the_quoted_answer(tmp_path, embedder):
         for question in ("How much are the bananas?", "How many bananas are in stock?"):
             answer = chain.answer(question)
             assert not answer.refused, question
-            assert answer.citations[0].quote == ROW, question
+            assert ROW in answer.citations[0].quote, question  # the row, perhaps with the one beside it
 
 
 def test_an_html_table_keeps_its_rows_and_hidden_text_is_dropped(tmp_path, settings):
