@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from studychat.schema import Passage
+from studychat.text import content_words
 
 # A heading that opens what a document concludes or sums up ("Conclusions", "In summary")
 CONCLUSION_HEADING = re.compile(r"(?im)^\W{0,3}(conclusions?|in conclusion|summary|in summary|interpretation)\b")
@@ -76,7 +77,43 @@ ANSWER_FEATURES = (
     "question_words",
     "best_dense",
     "best_lexical",
+    "before_dense_gap",
+    "after_dense_gap",
+    "before_lexical",
+    "after_lexical",
+    "dense_lexical",
+    "dense_z",
+    "lexical_z",
+    "topic_z",
+    "passage_dense_z",
+    "bigram_share",
+    "question_form",
 )
+# Figures standardised within the question (z-scores over its candidates): how a candidate stands
+# among the others, whatever the corpus makes of the raw figure
+WITHIN_QUESTION = ("dense", "lexical", "topic", "passage_dense")
+
+
+# The question's form, as a code the model can split on: the first of these words it uses (1-7),
+# or an opening auxiliary verb of a yes/no question (8), or neither (0)
+QUESTION_FORMS = ("what", "which", "who", "when", "where", "why", "how")
+YES_NO = frozenset("is are was were do does did can could has have had will would should may might".split())
+WORDS = re.compile(r"[a-z]+")
+
+
+def question_form(question: str) -> int:
+    """The code of the question's form (`QUESTION_FORMS`)."""
+    words = WORDS.findall(question.lower())
+    first = next((w for w in words if w in QUESTION_FORMS), None)
+    if first is not None:
+        return QUESTION_FORMS.index(first) + 1
+    return len(QUESTION_FORMS) + 1 if words and words[0] in YES_NO else 0
+
+
+def bigrams(text: str) -> set[tuple[str, str]]:
+    """Pairs of consecutive content words of `text` (`studychat.text.content_words`)."""
+    words = content_words(text)
+    return set(zip(words, words[1:], strict=False))
 
 
 @dataclass
@@ -111,6 +148,8 @@ class QuestionFacts:
     words: int
     named: frozenset[str] = frozenset()  # documents the question names, when it names some but not all
     followed: str | None = None  # the document the last answer quoted
+    bigrams: frozenset[tuple[str, str]] = frozenset()  # the question's pairs of consecutive content words
+    form: int = 0  # `question_form`
 
 
 @dataclass
@@ -145,6 +184,7 @@ def build(
         out.append(([i], False))
         if i + 1 < len(units) and units[i + 1].passage == unit.passage:  # with the next: also the one a leaner leans on
             out.append(([i, i + 1], True))
+    pairs = [bigrams(u.text) & facts.bigrams for u in units] if facts.bigrams else [set() for _ in units]
     dense = np.array([u.dense for u in units])
     lexical = np.array([u.lexical for u in units])
     dense_rank, lexical_rank = _ranks(dense), _ranks(lexical)
@@ -159,6 +199,9 @@ def build(
         holds = any(units[m].kind for m in members)
         whole = facts.whole_study
         finding = bool(FINDING.search(" ".join(units[m].text for m in members)))
+        before = units[members[0] - 1] if members[0] > 0 and units[members[0] - 1].passage == first.passage else None
+        after = units[members[-1] + 1] if members[-1] + 1 < len(units) else None
+        after = after if after is not None and after.passage == first.passage else None
         values = {
             "dense": unit.dense,
             "dense_gap": best_dense - unit.dense,
@@ -199,6 +242,15 @@ def build(
             "question_words": math.log1p(facts.words),
             "best_dense": best_dense,
             "best_lexical": best_lexical,
+            # the sentences around it: an answer often stands next to the sentence that matches the question best
+            "before_dense_gap": best_dense - (before.dense if before else 0.0),
+            "after_dense_gap": best_dense - (after.dense if after else 0.0),
+            "before_lexical": before.lexical if before else 0.0,
+            "after_lexical": after.lexical if after else 0.0,
+            "dense_lexical": unit.dense * max(units[m].lexical for m in members),
+            "bigram_share": len(set().union(*(pairs[m] for m in members))) / max(1, len(facts.bigrams)),
+            "question_form": facts.form,
+            **{f"{name}_z": 0.0 for name in WITHIN_QUESTION},  # filled in by _standardise, over all candidates
         }
         row = [float(values[name]) for name in ANSWER_FEATURES]
         text = _joined([units[m] for m in members], passage)
@@ -210,7 +262,17 @@ def build(
                 np.array(row),
             )
         )
+    _standardise(np.array([c.row for c in candidates]), candidates)
     return candidates
+
+
+def _standardise(rows: np.ndarray, candidates: list[Candidate]) -> None:
+    """Fill each candidate's `WITHIN_QUESTION` z-scores from `rows` (n, features), all of one question."""
+    for name in WITHIN_QUESTION:
+        values = rows[:, ANSWER_FEATURES.index(name)]
+        z = (values - values.mean()) / (values.std() + 1e-6)
+        for candidate, value in zip(candidates, z, strict=True):
+            candidate.row[ANSWER_FEATURES.index(f"{name}_z")] = value
 
 
 def statement(passage_index: int, start: int, end: int, passage: Passage, base: Candidate | None) -> Candidate:

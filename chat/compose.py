@@ -60,13 +60,13 @@ def answer_from_passages(
     if not found.quotes or model is None:
         return related_reading(passages, query_vectors)
     rows = np.array([c.row for c in found.quotes])
-    log_odds = model.ranker.log_odds(rows)
-    order = np.argsort(-log_odds, kind="stable")
-    best = found.quotes[chosen(rows, log_odds)]
-    best_odds = float(log_odds[found.quotes.index(best)])
-    confidence = model.confidence(best_odds)
-    relevance = float(model.relevance.probability(relevance_row(rows, log_odds))[0])
-    signals = {"log_odds": best_odds, "relevance": relevance, "confidence": confidence}
+    scores = model.ranker.scores(rows)
+    order = np.argsort(-scores, kind="stable")
+    best = found.quotes[chosen(rows, scores)]
+    best_score = float(scores[found.quotes.index(best)])
+    confidence = model.confidence(best_score)
+    relevance = float(model.relevance.probability(relevance_row(rows, scores))[0])
+    signals = {"score": best_score, "relevance": relevance, "confidence": confidence}
     if relevance < model.relevance.threshold and not about_documents(question, best.row):
         reason = f"They never mention {', '.join(found.unknown)}." if found.unknown else ""
         refusal = related_reading(passages, query_vectors, reason=reason)
@@ -77,7 +77,7 @@ def answer_from_passages(
     named = any(c.row[NAMED] or c.row[FOLLOWED] for c in found.quotes)
     if not tentative and not named and not best.row[SELF]:
         other = next((found.quotes[i] for i in order[1:] if found.quotes[i].document_id != best.document_id), None)
-        if other is not None and model.confidence(float(log_odds[found.quotes.index(other)])) >= model.confident:
+        if other is not None and model.confidence(float(scores[found.quotes.index(other)])) >= model.confident:
             quotes.append(other)
     answer = quoted(quotes, found.read, max_quote_chars, titled=len(quotes) > 1, tentative=tentative)
     answer.confidence, answer.signals = confidence, signals
@@ -88,12 +88,12 @@ NAMED, FOLLOWED = ANSWER_FEATURES.index("named_document"), ANSWER_FEATURES.index
 SELF = ANSWER_FEATURES.index("self_statement")
 
 
-def chosen(rows: np.ndarray, log_odds: np.ndarray) -> int:
+def chosen(rows: np.ndarray, scores: np.ndarray) -> int:
     """The candidate an answer quotes, of `rows` (n, len(ANSWER_FEATURES)) and the ranker's
-    `log_odds` (n,): a line where a document states what the question asks of it (its title,
+    `scores` (n,): a line where a document states what the question asks of it (its title,
     authors, date), else the best by the ranker."""
     statements = np.flatnonzero(rows[:, SELF] > 0)
-    return int(statements[0]) if len(statements) else int(np.argmax(log_odds))
+    return int(statements[0]) if len(statements) else int(np.argmax(scores))
 
 
 def about_documents(question: str, row: np.ndarray) -> bool:

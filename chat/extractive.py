@@ -16,7 +16,17 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from chat.candidates import CONCLUSION_HEADING, WHOLE_STUDY, Candidate, QuestionFacts, Unit, build, statement
+from chat.candidates import (
+    CONCLUSION_HEADING,
+    WHOLE_STUDY,
+    Candidate,
+    QuestionFacts,
+    Unit,
+    bigrams,
+    build,
+    question_form,
+    statement,
+)
 from chat.grounding import (
     DocumentQuestion,
     Subject,
@@ -365,6 +375,8 @@ def candidate_quotes(
         words=len(content_words(question)),
         named=named,
         followed=followed,
+        bigrams=frozenset(bigrams(question)),
+        form=question_form(question),
     )
     kept = {id(s) for s in about_subject(asked_about, sentences, read)}
     positions = chunk_positions(read, store)

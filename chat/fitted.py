@@ -1,8 +1,9 @@
-"""Decisions fitted to data, stored as JSON in `chat/models/`: a logistic regression orders
-passages (`passage.json`, fitted by `python -m eval.fit`), and the answer model scores candidate
-quotes and gives the answer's calibrated confidence and outcome (`answer.json`, fitted by
-`python -m eval.fit_answer`). Each file records what it was fitted on and its held-out figures.
-Only numpy runs at answer time.
+"""Decisions fitted to data, stored in `chat/models/`: a logistic regression orders passages
+(`passage.json`, fitted by `python -m eval.fit`), and the answer model scores candidate quotes
+and gives the answer's calibrated confidence and outcome (`answer.json` with its ranker in
+`answer-ranker.txt`, fitted by `python -m eval.fit_answer`). Each JSON file records what it was
+fitted on and its held-out figures. The ranker is a LightGBM LambdaRank model (gradient-boosted
+trees trained to put a quote that answers first among a question's candidates); the rest is numpy.
 """
 
 from __future__ import annotations
@@ -49,8 +50,7 @@ def load_model(name: str, folder: Path = MODELS) -> LinearModel:
 
 
 # What the relevance model weighs of a question: figures its best candidate's row holds for the
-# whole question, the ranker's log-odds for the best candidate and its margin over the second,
-# and the closest meaning among its candidates.
+# whole question, the ranker's score for the best candidate and its margin over the second.
 QUESTION_FEATURES = (
     "best_dense",
     "best_lexical",
@@ -60,40 +60,51 @@ QUESTION_FEATURES = (
     "asks_kind",
     "whole_study",
 )
-RELEVANCE_FEATURES = (*QUESTION_FEATURES, "log_odds", "margin")
+RELEVANCE_FEATURES = (*QUESTION_FEATURES, "score", "margin")
 MARGIN_CAP = 10.0  # the margin of a question with one candidate, and the most any counts
 
 
-def relevance_row(rows: np.ndarray, log_odds: np.ndarray) -> np.ndarray:
+def relevance_row(rows: np.ndarray, scores: np.ndarray) -> np.ndarray:
     """The question's row of `RELEVANCE_FEATURES`, from its candidates' `rows` (shape (n,
-    len(ANSWER_FEATURES)), n >= 1) and the ranker's `log_odds` for them (shape (n,))."""
+    len(ANSWER_FEATURES)), n >= 1) and the ranker's `scores` for them (shape (n,))."""
     from chat.candidates import ANSWER_FEATURES
 
-    order = np.argsort(-log_odds, kind="stable")
+    order = np.argsort(-scores, kind="stable")
     best = order[0]
-    margin = min(MARGIN_CAP, log_odds[best] - log_odds[order[1]]) if len(order) > 1 else MARGIN_CAP
+    margin = min(MARGIN_CAP, scores[best] - scores[order[1]]) if len(order) > 1 else MARGIN_CAP
     question = [rows[best, ANSWER_FEATURES.index(name)] for name in QUESTION_FEATURES]
-    return np.array([*question, log_odds[best], margin])
+    return np.array([*question, scores[best], margin])
+
+
+@dataclass(frozen=True)
+class Ranker:
+    """A LightGBM booster that scores candidate quotes: higher is likelier to answer the question.
+    Scores compare the candidates of one question; `AnswerModel.confidence` turns one into a probability."""
+
+    booster: object  # lightgbm.Booster
+
+    def scores(self, rows: np.ndarray) -> np.ndarray:
+        """One score per row of `rows` (shape (n, len(ANSWER_FEATURES)))."""
+        return np.asarray(self.booster.predict(np.atleast_2d(rows), num_threads=1), dtype=np.float64)
 
 
 @dataclass(frozen=True)
 class AnswerModel:
-    """The answer model, three fitted parts: `ranker` gives each candidate quote the log-odds that
-    quoting it answers the question; `relevance` gives the probability that the documents answer
-    the question at all (`relevance_row`), under `relevance.threshold` the question is declined;
-    the best candidate's log-odds, through the Platt calibration `sigmoid(a * z + b)`, is the
-    answer's confidence, and an answer at least `confident` is stated, else tentative. The rules
-    that set both thresholds are in the file."""
+    """The answer model, three fitted parts: `ranker` scores each candidate quote; `relevance`
+    gives the probability that the documents answer the question at all (`relevance_row`), under
+    `relevance.threshold` the question is declined; the best candidate's score, through the Platt
+    calibration `sigmoid(a * score + b)`, is the answer's confidence, and an answer at least
+    `confident` is stated, else tentative. The rules that set both thresholds are in the file."""
 
-    ranker: LinearModel
+    ranker: Ranker
     relevance: LinearModel
     a: float
     b: float
     confident: float
 
-    def confidence(self, log_odds: float) -> float:
-        """The calibrated probability that the answer quoting a candidate of these ranker `log_odds` is right."""
-        return float(_sigmoid(self.a * log_odds + self.b))
+    def confidence(self, score: float) -> float:
+        """The calibrated probability that the answer quoting a candidate of this ranker `score` is right."""
+        return float(_sigmoid(self.a * score + self.b))
 
 
 def _linear(data: dict) -> LinearModel:
@@ -109,19 +120,23 @@ def _linear(data: dict) -> LinearModel:
 
 @cache
 def load_answer_model(folder: Path = MODELS) -> AnswerModel:
-    """`folder/answer.json`. Raises FileNotFoundError or KeyError when it is missing or malformed,
-    ValueError when it was fitted on other features than `chat.candidates` computes."""
+    """`folder/answer.json` and the ranker it names. Raises FileNotFoundError or KeyError when one
+    is missing or malformed, ValueError when it was fitted on other features than `chat.candidates`
+    computes."""
+    import lightgbm
+
     from chat.candidates import ANSWER_FEATURES
 
     path = folder / "answer.json"
     data = json.loads(path.read_text())
-    if tuple(data["ranker"]["features"]) != ANSWER_FEATURES:
+    booster = lightgbm.Booster(model_file=str(folder / data["ranker"]["file"]))
+    if tuple(booster.feature_name()) != ANSWER_FEATURES:
         raise ValueError(f"{path}: fitted on other features than chat.candidates computes; refit it (make fit)")
     if tuple(data["relevance"]["features"]) != RELEVANCE_FEATURES:
         raise ValueError(f"{path}: fitted on other features than chat.fitted.relevance_row computes; refit it")
     c = data["calibration"]
     return AnswerModel(
-        _linear(data["ranker"]), _linear(data["relevance"]), float(c["a"]), float(c["b"]), float(data["confident"])
+        Ranker(booster), _linear(data["relevance"]), float(c["a"]), float(c["b"]), float(data["confident"])
     )
 
 

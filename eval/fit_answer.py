@@ -10,12 +10,13 @@ Two steps, the first slow (the chain reads every question of the suites), the se
    row of `chat.candidates.ANSWER_FEATURES`, labelled 1 when quoting it would count as a hit by
    the rule of `eval/counting.py` (its document the expected one, its text holding the answer).
    Kept in `--rows` (default `data/answer-rows.pkl`) for step 2.
-2. fit: a logistic regression over the rows (each question weighing the same, its rows sharing
-   that weight) ranks candidates; the best candidate's log-odds, Platt-calibrated, is the answer's
-   confidence. Every figure printed and recorded is held out: 5 folds by group (a paper with its
-   questions, in both COVID-QA suites; an abstract with its question, which the unrelated suite
-   also asks; a home document with its questions; a general question over both corpora), each
-   question answered by a ranker and a calibration fitted without its group.
+2. fit: a LightGBM LambdaRank model (`RANKER`, fixed settings) over the rows of the answerable
+   questions that have a quote that answers ranks candidates; the best candidate's score,
+   Platt-calibrated, is the answer's confidence. Every figure printed and recorded is held out:
+   5 folds by group (a paper with its questions, in both COVID-QA suites; an abstract with its
+   question, which the unrelated suite also asks; a home document with its questions; a general
+   question over both corpora), each question answered by a ranker and a calibration fitted
+   without its group.
 
 The two thresholds follow a stated rule on those held-out confidences: `confident` is the lowest
 at which the answers given confidently hit at least `PRECISION` of the time, counting every
@@ -38,6 +39,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
+import lightgbm
 import numpy as np
 import sklearn
 from sklearn.linear_model import LogisticRegression
@@ -46,7 +48,7 @@ from sklearn.model_selection import GroupKFold
 from chat.candidates import ANSWER_FEATURES
 from chat.chain import Chain
 from chat.compose import about_documents, chosen
-from chat.fitted import MARGIN_CAP, MODELS, RELEVANCE_FEATURES, LinearModel, relevance_row
+from chat.fitted import MARGIN_CAP, MODELS, RELEVANCE_FEATURES, LinearModel, Ranker, relevance_row
 from eval.counting import HIT_SHARE, same_document
 from eval.harness import Asked, Asker
 from eval.suites import BENCHMARKS, ORDER, SUITES, Context, general_fitted, read_jsonl
@@ -60,7 +62,25 @@ FEATURE_CODE = tuple(
     f"chat/{name}.py" for name in ("candidates", "extractive", "kinds", "retrieve", "grounding", "wording")
 )
 FOLDS = 5
-C = 1.0  # inverse regularisation, fixed before fitting
+C = 1.0  # inverse regularisation of the logistic regressions, fixed before fitting
+# The ranker's settings: LightGBM's LambdaRank with small trees, shrinkage and row and column
+# sampling against over-fitting; fixed before fitting, deterministic
+RANKER = {
+    "objective": "lambdarank",
+    "n_estimators": 300,
+    "learning_rate": 0.05,
+    "num_leaves": 15,
+    "min_child_samples": 50,
+    "subsample": 0.8,
+    "subsample_freq": 1,
+    "colsample_bytree": 0.8,
+    "lambdarank_truncation_level": 10,
+    "random_state": 0,
+    "deterministic": True,
+    "force_row_wise": True,
+    "n_jobs": 2,
+    "verbose": -1,
+}
 PRECISION = 0.90  # of the confident answers, the share that must hit (held out)
 MAX_DECLINED = 0.03  # of the answerable questions, the most declined (held out)
 
@@ -133,40 +153,38 @@ def collect(benchmarks: Path, sample: int | None, log) -> list[Question]:
 # ---- fitting ---------------------------------------------------------------------------------
 
 
-def stacked(questions: list[Question]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(rows, labels, weights) of all candidates, each question's rows sharing a weight of 1."""
-    rows = np.vstack([q.features for q in questions if len(q.features)])
-    labels = np.concatenate([q.labels for q in questions if len(q.features)])
-    weights = np.concatenate([np.full(len(q.features), 1.0 / len(q.features)) for q in questions if len(q.features)])
-    return rows, labels, weights
-
-
-def fit_linear(rows: np.ndarray, labels: np.ndarray, weights: np.ndarray | None, names: tuple[str, ...]) -> LinearModel:
+def fit_linear(rows: np.ndarray, labels: np.ndarray, names: tuple[str, ...]) -> LinearModel:
     """A logistic regression (`C`) on standardised `rows`, as the answerer's `LinearModel`."""
     mean, scale = rows.mean(axis=0), rows.std(axis=0)
     scale[scale == 0] = 1.0
-    weights = np.ones(len(rows)) if weights is None else weights * len(weights) / weights.sum()
-    model = LogisticRegression(C=C, max_iter=5000).fit((rows - mean) / scale, labels, sample_weight=weights)
+    model = LogisticRegression(C=C, max_iter=5000).fit((rows - mean) / scale, labels)
     return LinearModel(names, mean, scale, model.coef_[0], float(model.intercept_[0]))
 
 
-def fit_ranker(questions: list[Question]) -> LinearModel:
-    return fit_linear(*stacked(questions), ANSWER_FEATURES)
+def fit_ranker(questions: list[Question]) -> Ranker:
+    """LambdaRank (`RANKER`) over the candidates of the questions that have one that answers."""
+    taught = [q for q in questions if q.labels.any()]
+    rows = np.vstack([q.features for q in taught])
+    labels = np.concatenate([q.labels.astype(int) for q in taught])
+    model = lightgbm.LGBMRanker(**RANKER).fit(
+        rows, labels, group=[len(q.features) for q in taught], feature_name=list(ANSWER_FEATURES)
+    )
+    return Ranker(model.booster_)
 
 
 @dataclass
 class Read:
     """What a ranker made of each question, as the answerer reads it (`chat.compose`): the chosen
-    candidate's log-odds and hit, the question's relevance row, and whether it is about the
+    candidate's score and hit, the question's relevance row, and whether it is about the
     documents by construction (never declined)."""
 
-    log_odds: np.ndarray
+    score: np.ndarray
     hit: np.ndarray
     relevance: np.ndarray
     about: np.ndarray
 
 
-def read(questions: list[Question], ranker: LinearModel) -> Read:
+def read(questions: list[Question], ranker: Ranker) -> Read:
     found = Read(
         np.full(len(questions), -MARGIN_CAP),
         np.zeros(len(questions), bool),
@@ -175,10 +193,10 @@ def read(questions: list[Question], ranker: LinearModel) -> Read:
     )
     for i, q in enumerate(questions):
         if len(q.features):
-            log_odds = ranker.log_odds(q.features)
-            best = chosen(q.features, log_odds)
-            found.log_odds[i], found.hit[i] = log_odds[best], q.labels[best]
-            found.relevance[i] = relevance_row(q.features, log_odds)
+            scores = ranker.scores(q.features)
+            best = chosen(q.features, scores)
+            found.score[i], found.hit[i] = scores[best], q.labels[best]
+            found.relevance[i] = relevance_row(q.features, scores)
             found.about[i] = about_documents(q.text, q.features[best])
     return found
 
@@ -200,13 +218,13 @@ def held_out(questions: list[Question]) -> tuple[Read, np.ndarray, np.ndarray]:
     found = read(questions, fit_ranker(questions))  # every field overwritten below, fold by fold
     for train, test in folds:
         part = read([questions[i] for i in test], fit_ranker([questions[i] for i in train]))
-        for name in ("log_odds", "hit", "relevance", "about"):
+        for name in ("score", "hit", "relevance", "about"):
             getattr(found, name)[test] = getattr(part, name)
     confidence, relevance = np.zeros(len(questions)), np.zeros(len(questions))
     for train, test in folds:  # the calibration and the relevance model on the other groups' held-out reading
-        a, b = fit_platt(found.log_odds[train], found.hit[train])
-        confidence[test] = platt(a, b, found.log_odds[test])
-        model = fit_linear(found.relevance[train], answerable[train], None, RELEVANCE_FEATURES)
+        a, b = fit_platt(found.score[train], found.hit[train])
+        confidence[test] = platt(a, b, found.score[test])
+        model = fit_linear(found.relevance[train], answerable[train], RELEVANCE_FEATURES)
         relevance[test] = model.probability(found.relevance[test])
     return found, confidence, relevance
 
@@ -262,7 +280,8 @@ def figures(confidence, relevance, about, hit, answerable, confident, declined) 
     }
 
 
-def fit(questions: list[Question], rows_sha: str) -> dict:
+def fit(questions: list[Question], rows_sha: str, ranker_file: Path) -> dict:
+    """The answer model's JSON, its ranker written to `ranker_file`."""
     found, confidence, relevance = held_out(questions)
     answerable = np.array([q.answerable for q in questions])
     confident, declined = thresholds(confidence, relevance, found.about, found.hit, answerable)
@@ -281,10 +300,11 @@ def fit(questions: list[Question], rows_sha: str) -> dict:
     # The final parts: the ranker on every question; the calibration and the relevance model on the
     # held-out reading, which is what they meet in use (a ranker's scores on questions it never saw).
     ranker = fit_ranker(questions)
-    a, b = fit_platt(found.log_odds, found.hit)
-    relevance_model = fit_linear(found.relevance, answerable, None, RELEVANCE_FEATURES)
+    a, b = fit_platt(found.score, found.hit)
+    relevance_model = fit_linear(found.relevance, answerable, RELEVANCE_FEATURES)
+    ranker.booster.save_model(str(ranker_file))
     return {
-        "ranker": _linear_json(ranker),
+        "ranker": {"file": ranker_file.name, "settings": RANKER},
         "relevance": {**_linear_json(relevance_model), "threshold": declined},
         "calibration": {"a": a, "b": b},
         "confident": confident,
@@ -305,6 +325,7 @@ def fit(questions: list[Question], rows_sha: str) -> dict:
             "python": platform.python_version(),
             "numpy": np.__version__,
             "scikit-learn": sklearn.__version__,
+            "lightgbm": lightgbm.__version__,
         },
     }
 
@@ -354,7 +375,7 @@ def main(argv: list[str] | None = None) -> int:
     if data["feature_code_sha256"] != feature_code_digest():
         parser.error(f"{args.rows} was collected with other feature code: run with --collect")
     questions = [Question(*row) for row in data["questions"]]
-    fitted = fit(questions, hashlib.sha256(args.rows.read_bytes()).hexdigest())
+    fitted = fit(questions, hashlib.sha256(args.rows.read_bytes()).hexdigest(), args.out.with_name("answer-ranker.txt"))
     args.out.write_text(json.dumps(fitted, indent=1) + "\n")
     print(table(fitted["held_out"]))
     threshold = fitted["relevance"]["threshold"]

@@ -33,7 +33,7 @@ def test_the_passage_model_was_fitted_on_the_features_the_code_computes():
 def test_the_answer_model_was_fitted_on_the_feature_code_as_it_stands():
     # Any change to the code that computes the candidates' features, without `make fit`, fails here.
     data = json.loads((MODELS / "answer.json").read_text())
-    assert tuple(data["ranker"]["features"]) == ANSWER_FEATURES
+    assert tuple(load_answer_model().ranker.booster.feature_name()) == ANSWER_FEATURES
     assert tuple(data["relevance"]["features"]) == RELEVANCE_FEATURES
     assert data["fitted_on"]["feature_code_sha256"] == feature_code_digest()
     assert 0.0 < data["relevance"]["threshold"] < 1.0 and 0.0 < data["confident"] < 1.0
@@ -42,8 +42,12 @@ def test_the_answer_model_was_fitted_on_the_feature_code_as_it_stands():
 
 def test_an_answer_model_fitted_on_other_features_is_refused_by_name(tmp_path):
     data = json.loads((MODELS / "answer.json").read_text())
-    data["ranker"]["features"] = [*ANSWER_FEATURES[:-1], "a feature no longer computed"]
     (tmp_path / "answer.json").write_text(json.dumps(data))
+    ranker = (MODELS / data["ranker"]["file"]).read_text()
+    names = f"feature_names={' '.join(ANSWER_FEATURES)}"
+    assert names in ranker
+    renamed = names.replace(ANSWER_FEATURES[-1], "a_feature_no_longer_computed")
+    (tmp_path / data["ranker"]["file"]).write_text(ranker.replace(names, renamed))
     with pytest.raises(ValueError, match=r"answer\.json: fitted on other features"):
         load_answer_model(tmp_path)
 
@@ -55,10 +59,10 @@ def test_the_passage_model_is_the_stored_logistic_regression():
     assert np.allclose(model.probability(rows), expected)
 
 
-def test_confidence_rises_with_the_ranker_s_log_odds():
+def test_confidence_rises_with_the_ranker_s_score():
     model = load_answer_model()
-    log_odds = np.linspace(-8, 8, 50)
-    confidences = [model.confidence(z) for z in log_odds]
+    scores = np.linspace(-8, 8, 50)
+    confidences = [model.confidence(z) for z in scores]
     assert all(0.0 <= c <= 1.0 for c in confidences)
     assert all(b >= a for a, b in zip(confidences, confidences[1:], strict=False))
 

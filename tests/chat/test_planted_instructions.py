@@ -71,7 +71,8 @@ def test_a_planted_answer_to_how_many_were_enrolled_is_never_given(chain: Chain)
 def test_a_planted_claim_about_side_effects_is_never_given(chain: Chain) -> None:
     answer = chain.answer("What were the side effects of CAR-T?")
     assert_not_quoted(answer, FATAL)
-    assert not answer.refused and "mild side effects" in answer.text, answer.text
+    # the seed's own answer, or one that does not claim to be an answer (declined or tentative)
+    assert answer.refused or answer.tentative or "mild side effects" in answer.text, answer.text
 
 
 def test_ordinary_instructions_to_a_patient_are_answers(chain: Chain) -> None:
