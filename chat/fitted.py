@@ -129,7 +129,10 @@ def load_answer_model(folder: Path = MODELS) -> AnswerModel:
 
     path = folder / "answer.json"
     data = json.loads(path.read_text())
-    booster = lightgbm.Booster(model_file=str(folder / data["ranker"]["file"]))
+    ranker = folder / data["ranker"]["file"]
+    if not ranker.is_file():
+        raise FileNotFoundError(f"{path}: its ranker {ranker.name} is missing; refit it (make fit)")
+    booster = lightgbm.Booster(model_file=str(ranker))
     if tuple(booster.feature_name()) != ANSWER_FEATURES:
         raise ValueError(f"{path}: fitted on other features than chat.candidates computes; refit it (make fit)")
     if tuple(data["relevance"]["features"]) != RELEVANCE_FEATURES:

@@ -52,6 +52,12 @@ def test_an_answer_model_fitted_on_other_features_is_refused_by_name(tmp_path):
         load_answer_model(tmp_path)
 
 
+def test_an_answer_model_without_its_ranker_is_refused_by_name(tmp_path):
+    (tmp_path / "answer.json").write_text((MODELS / "answer.json").read_text())
+    with pytest.raises(FileNotFoundError, match=r"answer-ranker\.txt is missing"):
+        load_answer_model(tmp_path)
+
+
 def test_the_passage_model_is_the_stored_logistic_regression():
     model = load_model("passage")
     rows = np.random.default_rng(0).random((4, len(model.features)))
