@@ -75,8 +75,10 @@ def condense(question: str, history: list[dict]) -> tuple[str, str]:
     earlier = said_by("user", history)
     if not earlier:
         return question, ""
-    short = len(content_words(question)) <= 2
-    if not (FOLLOW_UP.search(question) or short):
+    # a question of one content word or none ("How long?", "Why?") leans on the conversation; one
+    # that names two things ("How many patients were treated?") can stand alone
+    bare = len(content_words(question)) <= 1
+    if not (FOLLOW_UP.search(question) or bare):
         return question, ""
     answers = said_by("assistant", history)
     last_answer = MARKER.sub("", answers[-1]) if answers else ""

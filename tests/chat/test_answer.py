@@ -196,6 +196,17 @@ def test_a_question_that_stands_alone_ignores_the_history(chain: Chain) -> None:
     assert condense("What is the boiling point of ethanol?", history) == ("What is the boiling point of ethanol?", "")
 
 
+def test_a_short_question_that_names_what_it_asks_is_answered_as_if_asked_alone(chain: Chain) -> None:
+    history = [
+        {"role": "user", "content": "What was this study about?"},
+        {"role": "assistant", "content": "Five patients with refractory lupus improved after CAR-T cells [1]"},
+    ]
+    for question in ("How many patients were treated?", "How old were the patients?"):
+        assert condense(question, history) == (question, "")
+        assert chain.answer(question, history).text == chain.answer(question).text
+    assert condense("How long?", history)[1]  # a bare question still leans on the conversation
+
+
 def test_retrieval_can_be_limited_to_chosen_documents(chain: Chain) -> None:
     found = retrieve("side effects of CAR T cells", chain.store, chain.embedder, 5, 30, ["myeloma.txt"])
     assert found.passages
