@@ -62,8 +62,8 @@ def answer_from_passages(
     rows = np.array([c.row for c in found.quotes])
     scores = model.ranker.scores(rows)
     order = np.argsort(-scores, kind="stable")
-    best = found.quotes[chosen(rows, scores)]
-    best_score = float(scores[found.quotes.index(best)])
+    index = chosen(rows, scores)
+    best, best_score = found.quotes[index], float(scores[index])
     confidence = model.confidence(best_score)
     relevance = float(model.relevance.probability(relevance_row(rows, scores))[0])
     signals = {"score": best_score, "relevance": relevance, "confidence": confidence}
@@ -76,9 +76,9 @@ def answer_from_passages(
     quotes = [best]
     named = any(c.row[NAMED] or c.row[FOLLOWED] for c in found.quotes)
     if not tentative and not named and not best.row[SELF]:
-        other = next((found.quotes[i] for i in order[1:] if found.quotes[i].document_id != best.document_id), None)
-        if other is not None and model.confidence(float(scores[found.quotes.index(other)])) >= model.confident:
-            quotes.append(other)
+        other = next((i for i in order if found.quotes[i].document_id != best.document_id), None)
+        if other is not None and model.confidence(float(scores[other])) >= model.confident:
+            quotes.append(found.quotes[other])
     answer = quoted(quotes, found.read, max_quote_chars, titled=len(quotes) > 1, tentative=tentative)
     answer.confidence, answer.signals = confidence, signals
     return answer

@@ -37,3 +37,13 @@ def seeded_chain(root: Path, embedder: Embedder, documents: dict[str, str | byte
         yield Chain(settings, store, embedder)
     finally:
         store.close()
+
+
+def not_stated(answer) -> bool:
+    """Declined, or shown as the closest statement: never stated as an answer."""
+    return answer.refused or answer.tentative
+
+
+def right_or_not_stated(answer, expected: str) -> bool:
+    """What a reader may get: the expected words, or an answer that does not claim to be one."""
+    return expected in answer.text or not_stated(answer)

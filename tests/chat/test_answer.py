@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from seeded import SEED_ID, seeded_chain
+from seeded import SEED_ID, not_stated, right_or_not_stated, seeded_chain
 
 from chat.chain import Chain, condense
 from chat.kinds import asked_kind
@@ -50,16 +50,6 @@ def chain(tmp_path_factory: pytest.TempPathFactory, embedder) -> Chain:
 
 def quoted_sentences(text: str) -> list[str]:
     return [s.strip() for s in re.split(r"\s*\[\d+\]\s*", text.removeprefix(TENTATIVE)) if s.strip()]
-
-
-def not_stated(answer) -> bool:
-    """Declined, or shown as the closest statement: never stated as an answer."""
-    return answer.refused or answer.tentative
-
-
-def right_or_not_stated(answer, expected: str) -> bool:
-    """What a reader may get: the expected words, or an answer that does not claim to be one."""
-    return expected in answer.text or not_stated(answer)
 
 
 def test_side_effects_are_answered_with_the_fever_sentence(chain: Chain) -> None:

@@ -10,7 +10,7 @@ import re
 
 import numpy as np
 import pytest
-from seeded import seeded_chain
+from seeded import not_stated, seeded_chain
 
 from chat.chain import Chain
 from chat.compose import FLAG_WARNING, RELATED
@@ -161,11 +161,6 @@ def chain(tmp_path_factory: pytest.TempPathFactory, embedder) -> Chain:
 def quoted(text: str) -> list[str]:
     text = text.replace(FLAG_WARNING, "").replace(TENTATIVE, "")
     return [s.strip() for s in re.split(r"\s*\[\d+\]\s*", text) if s.strip()]
-
-
-def not_stated(answer) -> bool:
-    """Declined, or shown as the closest statement: never stated as an answer."""
-    return answer.refused or answer.tentative
 
 
 # 1. The thing asked about must be named where the answer is quoted from.

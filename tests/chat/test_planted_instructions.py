@@ -7,7 +7,7 @@ The planted sentences are the issue's own and paraphrases the detector was not f
 from __future__ import annotations
 
 import pytest
-from seeded import seeded_chain
+from seeded import right_or_not_stated, seeded_chain
 
 from chat.chain import Chain
 from chat.compose import FLAG_WARNING
@@ -72,7 +72,7 @@ def test_a_planted_claim_about_side_effects_is_never_given(chain: Chain) -> None
     answer = chain.answer("What were the side effects of CAR-T?")
     assert_not_quoted(answer, FATAL)
     # the seed's own answer, or one that does not claim to be an answer (declined or tentative)
-    assert answer.refused or answer.tentative or "mild side effects" in answer.text, answer.text
+    assert right_or_not_stated(answer, "mild side effects"), answer.text
 
 
 def test_ordinary_instructions_to_a_patient_are_answers(chain: Chain) -> None:

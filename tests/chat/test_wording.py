@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from seeded import SEED_ID, seeded_chain
+from seeded import SEED_ID, not_stated, right_or_not_stated, seeded_chain
 
 from chat.chain import Chain
 from chat.extractive import naming_documents
@@ -93,7 +93,7 @@ def test_question_terms_are_the_index_terms(chain: Chain) -> None:
 
 def test_side_effects_are_found_as_adverse_events(chain: Chain) -> None:
     answer = chain.answer("Which side effects were seen with anifrolumab?")
-    assert "herpes zoster" in answer.text or answer.refused or answer.tentative, answer.text
+    assert right_or_not_stated(answer, "herpes zoster"), answer.text
     if "herpes zoster" in answer.text:
         assert answer.citations[0].document_id == "tulip-kidney.txt"
 
@@ -126,7 +126,7 @@ def test_an_acronym_the_passages_spell_out_is_not_unknown(chain: Chain) -> None:
 
 def test_a_rare_name_no_document_mentions_is_not_stated_and_a_misspelling_is_not_named(chain: Chain) -> None:
     answer = chain.answer("What are the side effects of methotrexate?")
-    assert answer.refused or answer.tentative, answer.text
+    assert not_stated(answer), answer.text
     assert not answer.refused or "They never mention methotrexate." in answer.text
     typo = chain.answer("What are the side efects of anifrolumab?")
     assert "They never mention" not in typo.text  # a misspelling is never named as missing
@@ -155,7 +155,7 @@ def test_who_paid_for_a_trial_asks_for_its_funder(chain: Chain) -> None:
 
 def test_a_doi_on_a_line_of_its_own_in_a_reference_is_found(chain: Chain) -> None:
     answer = chain.answer("What is the DOI of the anifrolumab paper?")
-    assert "10.1002/art.42231" in answer.text or answer.refused or answer.tentative, answer.text
+    assert right_or_not_stated(answer, "10.1002/art.42231"), answer.text
 
 
 def test_a_follow_up_stays_with_the_document_the_last_answer_quoted(chain: Chain) -> None:
@@ -168,5 +168,5 @@ def test_a_follow_up_stays_with_the_document_the_last_answer_quoted(chain: Chain
         },
     ]
     answer = chain.answer("What side effects did they have?", history)
-    assert "fever" in answer.text or answer.refused or answer.tentative, answer.text
+    assert right_or_not_stated(answer, "fever"), answer.text
     assert not answer.citations or answer.citations[0].document_id == SEED_ID
