@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from studychat.schema import Passage
-from studychat.text import content_words
+from studychat.text import WORD, content_words, terms_among
 
 # A heading that opens what a document concludes or sums up ("Conclusions", "In summary")
 CONCLUSION_HEADING = re.compile(r"(?im)^\W{0,3}(conclusions?|in conclusion|summary|in summary|interpretation)\b")
@@ -88,6 +88,8 @@ ANSWER_FEATURES = (
     "passage_dense_z",
     "bigram_share",
     "question_form",
+    "document_share",
+    "document_share_gap",
 )
 # Figures standardised within the question (z-scores over its candidates): how a candidate stands
 # among the others, whatever the corpus makes of the raw figure
@@ -98,12 +100,11 @@ WITHIN_QUESTION = ("dense", "lexical", "topic", "passage_dense")
 # or an opening auxiliary verb of a yes/no question (8), or neither (0)
 QUESTION_FORMS = ("what", "which", "who", "when", "where", "why", "how")
 YES_NO = frozenset("is are was were do does did can could has have had will would should may might".split())
-WORDS = re.compile(r"[a-z]+")
 
 
 def question_form(question: str) -> int:
     """The code of the question's form (`QUESTION_FORMS`)."""
-    words = WORDS.findall(question.lower())
+    words = WORD.findall(question.lower())
     first = next((w for w in words if w in QUESTION_FORMS), None)
     if first is not None:
         return QUESTION_FORMS.index(first) + 1
@@ -150,6 +151,7 @@ class QuestionFacts:
     followed: str | None = None  # the document the last answer quoted
     bigrams: frozenset[tuple[str, str]] = frozenset()  # the question's pairs of consecutive content words
     form: int = 0  # `question_form`
+    terms: frozenset[str] = frozenset()  # the question's content-word stems (`studychat.text.terms`)
 
 
 @dataclass
@@ -161,6 +163,21 @@ class Candidate:
     document_id: str
     row: np.ndarray = field(default_factory=lambda: np.zeros(len(ANSWER_FEATURES)))
     self_statement: bool = False
+
+
+def document_shares(passages: list[Passage], wanted: frozenset[str]) -> dict[str, float]:
+    """For each document of `passages`, the share of the `wanted` terms that its passages read
+    for the question hold together: which of the documents searched speaks of all the question
+    names ("the molecule" and "CAR T" and "lupus"), not of one of them."""
+    held: dict[str, set[str]] = {}
+    for passage in passages:
+        held.setdefault(passage.document_id, set()).update(terms_among(passage.text, wanted) if wanted else ())
+    return {document: len(found) / max(1, len(wanted)) for document, found in held.items()}
+
+
+def _beside(units: list[Unit], index: int) -> Unit | None:
+    """The unit at `index` when it exists (0 <= index < len(units)), else None."""
+    return units[index] if 0 <= index < len(units) else None
 
 
 def _ranks(values: np.ndarray) -> np.ndarray:
@@ -190,6 +207,8 @@ def build(
     dense_rank, lexical_rank = _ranks(dense), _ranks(lexical)
     passage_dense = np.array([p.dense for p in passages])
     best_dense, best_lexical, best_passage = dense.max(), lexical.max(), passage_dense.max(initial=0.0)
+    shares = document_shares(passages, facts.terms)
+    best_share = max(shares.values())
     candidates = []
     for members, pair in out:
         first = units[members[0]]
@@ -199,9 +218,11 @@ def build(
         holds = any(units[m].kind for m in members)
         whole = facts.whole_study
         finding = bool(FINDING.search(" ".join(units[m].text for m in members)))
-        before = units[members[0] - 1] if members[0] > 0 and units[members[0] - 1].passage == first.passage else None
-        after = units[members[-1] + 1] if members[-1] + 1 < len(units) else None
-        after = after if after is not None and after.passage == first.passage else None
+        # the sentences just before and after it in its passage
+        before, after = (
+            u if u is not None and u.passage == first.passage else None
+            for u in (_beside(units, members[0] - 1), _beside(units, members[-1] + 1))
+        )
         values = {
             "dense": unit.dense,
             "dense_gap": best_dense - unit.dense,
@@ -250,6 +271,8 @@ def build(
             "dense_lexical": unit.dense * max(units[m].lexical for m in members),
             "bigram_share": len(set().union(*(pairs[m] for m in members))) / max(1, len(facts.bigrams)),
             "question_form": facts.form,
+            "document_share": shares[passage.document_id],
+            "document_share_gap": best_share - shares[passage.document_id],
             **{f"{name}_z": 0.0 for name in WITHIN_QUESTION},  # filled in by _standardise, over all candidates
         }
         row = [float(values[name]) for name in ANSWER_FEATURES]
@@ -262,17 +285,18 @@ def build(
                 np.array(row),
             )
         )
-    _standardise(np.array([c.row for c in candidates]), candidates)
+    _standardise(candidates)
     return candidates
 
 
-def _standardise(rows: np.ndarray, candidates: list[Candidate]) -> None:
-    """Fill each candidate's `WITHIN_QUESTION` z-scores from `rows` (n, features), all of one question."""
+def _standardise(candidates: list[Candidate]) -> None:
+    """Fill the `WITHIN_QUESTION` z-scores of the candidates of one question, over all of them."""
+    rows = np.array([c.row for c in candidates])
     for name in WITHIN_QUESTION:
         values = rows[:, ANSWER_FEATURES.index(name)]
-        z = (values - values.mean()) / (values.std() + 1e-6)
-        for candidate, value in zip(candidates, z, strict=True):
-            candidate.row[ANSWER_FEATURES.index(f"{name}_z")] = value
+        rows[:, ANSWER_FEATURES.index(f"{name}_z")] = (values - values.mean()) / (values.std() + 1e-6)
+    for candidate, row in zip(candidates, rows, strict=True):
+        candidate.row = row
 
 
 def statement(passage_index: int, start: int, end: int, passage: Passage, base: Candidate | None) -> Candidate:

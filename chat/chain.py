@@ -30,6 +30,7 @@ from chat.llm import (
     whole_reply,
 )
 from chat.retrieve import Retrieval, retrieve
+from chat.spelling import Spelling, read_spelling
 from chat.verify import check_answer
 from studychat.embedder import Embedder
 from studychat.schema import Answer
@@ -58,6 +59,7 @@ class Query:
     context: str = ""
     standalone: str = ""  # the question rewritten by the language model to stand on its own
     failure: str = ""  # the note to show when the language model already failed on this turn
+    spelling: Spelling | None = None  # how the question's misspelt words were read
 
 
 def said_by(role: str, history: list[dict]) -> list[str]:
@@ -152,6 +154,11 @@ class Chain:
         }
 
     def _condense(self, query: Query) -> Query:
+        """The question's spelling read (`chat.spelling`), then the search text and context."""
+        query.spelling = read_spelling(
+            query.question, self.store, self.embedder.vocabulary, self.settings.spelling_edits
+        )
+        query.question = query.spelling.text
         query.search, query.context = condense(query.question, query.history)
         return query
 
@@ -170,7 +177,7 @@ class Chain:
 
     def _answer(self, inputs: tuple[Query, Retrieval]) -> Answer:
         query, found = inputs
-        return answer_from_passages(
+        answer = answer_from_passages(
             query.question,
             found.passages,
             found.query_vectors,
@@ -179,6 +186,7 @@ class Chain:
             models=self.models,
             **self._asked(query, found),
         )
+        return _with_spelling(answer, query)
 
     # The language model's branch
 
@@ -247,7 +255,7 @@ class Chain:
         if answer is None:
             logger.warning("chat model %s cited no passage; answering offline", self.settings.llm)
             return self._fallback(inputs, UNCITED_NOTE), True
-        return answer, False
+        return _with_spelling(answer, query), False
 
     def _fallback(self, inputs: tuple[Query, Retrieval], note: str) -> Answer:
         """The offline answer, with the one-line note first in its text and its notes."""
@@ -267,6 +275,15 @@ class Chain:
             redact(str(error), self.settings),
         )
         return failure_note(error, self.settings)
+
+
+def _with_spelling(answer: Answer, query: Query) -> Answer:
+    """The answer, its notes and text ending with how misspelt words were read, if any were."""
+    note = query.spelling.note() if query.spelling else ""
+    if note:
+        answer.text = f"{answer.text}\n\n{note}"
+        answer.notes.append(note)
+    return answer
 
 
 def _pieces(text: str) -> Iterator[str]:

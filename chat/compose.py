@@ -15,9 +15,10 @@ from collections.abc import Sequence
 import numpy as np
 
 from chat.candidates import ANSWER_FEATURES, WHOLE_STUDY, Candidate
-from chat.extractive import MIN_SENTENCE_WORDS, Sentence, candidate_quotes, quotable, split_sentences
+from chat.extractive import candidate_quotes
 from chat.fitted import Models, relevance_row
 from chat.grounding import DOCUMENT_WORDS
+from chat.sentences import MIN_SENTENCE_WORDS, Sentence, quotable, split_sentences
 from studychat.marks import doc_marks
 from studychat.schema import TENTATIVE, Answer, Citation, Passage
 from studychat.store import Store
@@ -64,8 +65,8 @@ def answer_from_passages(
     order = np.argsort(-scores, kind="stable")
     index = chosen(rows, scores)
     best, best_score = found.quotes[index], float(scores[index])
-    confidence = model.confidence(best_score)
     relevance = float(model.relevance.probability(relevance_row(rows, scores))[0])
+    confidence = model.confidence(best_score, relevance)
     signals = {"score": best_score, "relevance": relevance, "confidence": confidence}
     if relevance < model.relevance.threshold and not about_documents(question, best.row):
         reason = f"They never mention {', '.join(found.unknown)}." if found.unknown else ""
@@ -77,7 +78,7 @@ def answer_from_passages(
     named = any(c.row[NAMED] or c.row[FOLLOWED] for c in found.quotes)
     if not tentative and not named and not best.row[SELF]:
         other = next((i for i in order if found.quotes[i].document_id != best.document_id), None)
-        if other is not None and model.confidence(float(scores[other])) >= model.confident:
+        if other is not None and model.confidence(float(scores[other]), relevance) >= model.confident:
             quotes.append(found.quotes[other])
     answer = quoted(quotes, found.read, max_quote_chars, titled=len(quotes) > 1, tentative=tentative)
     answer.confidence, answer.signals = confidence, signals

@@ -1,11 +1,10 @@
 """Passages -> the candidate quotes an answer is chosen from, each with its features.
 
-Every sentence of the passages read for a question gets its figures: how close its meaning is to
-the question (its vector, embedded at ingest, against the question's), how much of the question's
-rarer words it holds (BM25-style weights from the whole index), whether it holds the kind of
-thing the question asks for (`chat.kinds`), whether it names what the question asks about, and
-where it stands (a heading, a question in the text, a document's lead or conclusion). The
-candidates and their rows are built from them in `chat.candidates`; `chat.compose` answers.
+Read for a question: the shown passages, the reserve, and the main document's lead, conclusion
+and passages stating the kind of thing asked. Their sentences and figures come from
+`chat.sentences`; here each is also marked for whether it names what the question asks about
+(`chat.grounding`), what the question names that no document mentions is found, and the
+candidates and their rows are built (`chat.candidates`); `chat.compose` answers.
 """
 
 from __future__ import annotations
@@ -27,24 +26,16 @@ from chat.candidates import (
     question_form,
     statement,
 )
-from chat.grounding import (
-    DocumentQuestion,
-    Subject,
-    asks_about_document,
-    document_meant,
-    instruction_sentences,
-    leans_on_previous,
-    names_subject,
-    self_statement,
-    subject_of,
-)
+from chat.document_questions import DocumentQuestion, asks_about_document, document_meant, self_statement
+from chat.grounding import Subject, instruction_sentences, leans_on_previous, names_subject, subject_of
 from chat.kinds import ASKS, COUNTED, REQUIRED, asked_kind, without_asking
-from chat.retrieve import idf_weights, stated_elsewhere
-from chat.wording import definitions, one_edit_apart, other_forms, spelled_out, with_other_forms
+from chat.retrieve import stated_elsewhere
+from chat.sentences import MIN_SENTENCE_WORDS, Sentence, quotable, score_sentences
+from chat.wording import definitions, other_forms, spelled_out, with_other_forms
 from studychat.marks import doc_marks
 from studychat.schema import Passage
 from studychat.store import Store
-from studychat.text import content_words, stem, terms, terms_among
+from studychat.text import content_words, terms
 
 # What a question names: a word written with capitals or digits inside ("BLISS-LN", "CD19"), or a
 # capitalised word after the first ("Schett", "Germany").
@@ -53,112 +44,6 @@ MARKER = re.compile(r"\s*\[\d+\]")  # the citation mark after each quoted senten
 NAMING_CHUNKS = 1000  # a name found in more chunks than this picks out no document in particular
 # A sentence that leans on the one before it ("This ...", "They ...") is quoted with it.
 LEANS_BACK = re.compile(r"^(this|these|that|those|it|they|their|such|however)\b", re.I)
-
-ANSWERED_WITHIN = 3  # sentences after a question in the text that may be its answer
-MIN_SENTENCE_WORDS = 3
-INSIDE_BREAK = re.compile(r"[.;]\s|;")  # a sentence break or semicolon inside a line: not a heading
-HEADING_WORDS = 8  # the most words a line without an end mark may have to be taken for a heading
-
-
-@dataclass
-class Sentence:
-    passage: int
-    start: int  # offset in the passage text
-    end: int
-    text: str
-    dense: float = 0.0  # cosine similarity of the question and the sentence
-    topic: float = 0.0  # the same, or of the conversation and the sentence for a follow-up, if higher
-    lexical: float = 0.0
-    kind: float = 0.0
-    # a question in the text just before this sentence; or, for one whose subject is a pronoun
-    # ("It costs 85 euros"), itself read with the sentence before: what this one is about
-    asked: Sentence | None = None
-    heading: bool = False  # a heading ("Side effects"): it names a topic, it rarely answers a question
-
-
-def split_sentences(
-    passages: list[Passage], query_vectors: np.ndarray, kind: tuple[str, re.Pattern] | None = None
-) -> list[Sentence]:
-    """The sentences of the passages, each once even where chunks overlap, with their similarity
-    to the question, and to the question or (for a follow-up) the conversation, whichever is closer.
-    A sentence whose subject is a pronoun and that holds the `kind` the question asks for ("It costs
-    85 euros and must be paid before 1 May") is read with the sentence before it for its words."""
-    seen: set[tuple[str, int]] = set()
-    out = []
-    alone = len(query_vectors) == 1  # a question that stands alone, not a follow-up
-    for index, passage in enumerate(passages):
-        if passage.vectors is None:  # not from the store (no sentence vectors): nothing to quote
-            continue
-        similarities = passage.vectors @ query_vectors.T
-        heads = headings(passage)
-        asked, after = None, 0  # the last question in the text, and how many sentences ago
-        before = None  # the sentence before, which one whose subject is "It" or "They" is about
-        for i, (start, end) in enumerate(passage.sentences):
-            text = passage.text[start:end]
-            dense, topic = float(similarities[i, 0]), float(similarities[i].max())
-            after += 1
-            asked_before = asked if after <= ANSWERED_WITHIN else None
-            if (
-                alone
-                and asked_before is None
-                and before
-                and not before.heading
-                and leans_on_previous(text)
-                and kind is not None
-                and kind[1].search(text)
-            ):
-                # "It costs 85 euros" is about the field course the sentence before names: its words
-                # count with those of that sentence, its meaning stays its own. (In a follow-up the
-                # conversation's words already count for every sentence, and "it" is what it was about.)
-                leaned = f"{before.text} {text}"
-                asked_before = Sentence(index, before.start, end, leaned, dense, topic, heading=False)
-            sentence = Sentence(index, start, end, text, dense, topic, asked=asked_before, heading=i in heads)
-            before = sentence
-            if text.rstrip().endswith("?"):
-                asked, after = sentence, 0
-            key = (passage.document_id, passage.start + start)
-            if key not in seen:
-                seen.add(key)
-                out.append(sentence)
-    return out
-
-
-def score_sentences(
-    question: str,
-    kind: tuple[str, re.Pattern] | None,
-    context: str,
-    query_vectors: np.ndarray,
-    passages: list[Passage],
-    store: Store,
-) -> list[Sentence]:
-    """Every sentence of the passages with its figures as an answer to the question: meaning
-    (`dense`, `topic`), the share of the question's rarer words it holds (`lexical`, BM25-style
-    weights from the whole index, a follow-up's conversation counting half) and whether it holds
-    the `kind` of thing the question asks for (`asked_kind`)."""
-    sentences = split_sentences(passages, query_vectors, kind)
-    if not sentences:
-        return []
-    idf = idf_weights(question, store)
-    context_idf = {t: w * 0.5 for t, w in idf_weights(context, store).items() if t not in idf} if context else {}
-    weights = {**context_idf, **idf}
-    total = sum(weights.values()) or 1.0
-
-    defined = {acronym: long for p in passages for acronym, long in definitions(p.text).items()}
-
-    def lexical(text: str) -> float:
-        return sum(weights[t] for t in terms_among(with_other_forms(text, defined), weights)) / total
-
-    for sentence in sentences:
-        sentence.lexical = lexical(sentence.text)
-        if sentence.asked:
-            # The sentences just after a question in the text answer it ("Why did the trials
-            # fail? ... The more common explanation is ..."): they match the user's question as
-            # well as that question does.
-            sentence.dense = max(sentence.dense, sentence.asked.dense)
-            sentence.topic = max(sentence.topic, sentence.asked.topic)
-            sentence.lexical = max(sentence.lexical, lexical(sentence.asked.text))
-        sentence.kind = float(kind is not None and bool(kind[1].search(sentence.text)))
-    return sentences
 
 
 def quoted_document(answer: str, store: Store) -> str | None:
@@ -206,34 +91,6 @@ def question_names(question: str, kind: tuple[str, re.Pattern] | None, store: St
     return list(dict.fromkeys([*NAME.findall(question), *rare_words(question, store.embedder.vocabulary)]))
 
 
-def headings(passage: Passage) -> set[int]:
-    """Indexes of the passage's sentences that are headings: a Markdown heading, the document's
-    title (or the start of it) repeated in its text, or in a punctuated text a short line of its
-    own without an end mark ("Side effects") between sentences that have one. (A scraped page
-    whose sentences all lack end marks has no such headings.)"""
-    lines = [passage.text[s:e].strip() for s, e in passage.sentences]
-    title = passage.title.strip().lower()
-
-    def punctuated(i: int) -> bool:
-        return 0 <= i < len(lines) and lines[i].endswith((".", "!", "?", ":", '"', "”", ")"))
-
-    found = set()
-    for i, line in enumerate(lines):
-        bare = line.rstrip(".:").lower()
-        # A heading is one phrase: a line with a sentence break or a semicolon inside is a fragment
-        # of a reference or a list ("2020;383:1117-28. doi:10.1056/...").
-        short = (
-            "\n" not in line
-            and len(line.split()) <= HEADING_WORDS
-            and not punctuated(i)
-            and not INSIDE_BREAK.search(line)
-        )
-        between = (i == 0 or punctuated(i - 1)) and punctuated(i + 1)
-        if line.startswith("#") or (title and title.startswith(bare)) or (short and between):
-            found.add(i)
-    return found
-
-
 def _previous(sentence: Sentence, sentences: list[Sentence]) -> Sentence | None:
     before = [s for s in sentences if s.passage == sentence.passage and s.end <= sentence.start]
     return max(before, key=lambda s: s.start) if before else None
@@ -245,7 +102,8 @@ def never_mentioned(question: str, passages: list[Passage], store: Store) -> lis
     its side effects are. Those names are the question's acronyms, and its rare words (outside
     the embedding model's vocabulary of common English); an everyday word the documents lack is
     more likely a paraphrase. A name still counts as mentioned when the documents hold another
-    word for it (`SAME_THING`), the passages spell the acronym out, or it misspells an indexed word.
+    word for it (`SAME_THING`) or the passages spell the acronym out. (A misspelt name was read
+    as the documents' word before: `chat.spelling`.)
     (Capitalised words are left alone: "Nature Medicine" may be written "Nat Med".)"""
     acronyms = list(dict.fromkeys(w for w in re.findall(r"\b[A-Z][A-Z0-9-]*[A-Z][\w-]*", question) if terms(w)))
     rare = rare_words(question, store.embedder.vocabulary)
@@ -255,22 +113,7 @@ def never_mentioned(question: str, passages: list[Passage], store: Store) -> lis
     forms = {name: terms(with_other_forms(name, {})) for name in names}
     frequencies, _ = store.document_frequencies([t for found in forms.values() for t in found])
     absent = [name for name in names if not any(frequencies.get(t) for t in forms[name])]
-    return [
-        name
-        for name in absent
-        if not (
-            any(spelled_out(name, p.text) for p in passages)
-            if name in acronyms
-            else any(one_edit_apart(stem(name), t) for t in store.terms_like(stem(name)))
-        )
-    ]
-
-
-def quotable(sentences: list[Sentence], passages: list[Passage]) -> list[Sentence]:
-    """The sentences that may be quoted: none that reads like instructions to an assistant, though
-    its passage may still be shown (with the warning)."""
-    covered = {i: instruction_sentences(p) for i, p in enumerate(passages) if p.flagged}
-    return [s for s in sentences if (s.start, s.end) not in covered.get(s.passage, ())]
+    return [name for name in absent if name not in acronyms or not any(spelled_out(name, p.text) for p in passages)]
 
 
 def about_subject(subject: Subject, sentences: list[Sentence], passages: list[Passage]) -> list[Sentence]:
@@ -377,6 +220,7 @@ def candidate_quotes(
         followed=followed,
         bigrams=frozenset(bigrams(question)),
         form=question_form(question),
+        terms=frozenset(terms(question)),
     )
     kept = {id(s) for s in about_subject(asked_about, sentences, read)}
     positions = chunk_positions(read, store)
@@ -411,14 +255,12 @@ def candidate_quotes(
 
 
 def known_share(question: str, store: Store) -> float:
-    """The share of the question's content words (as the index stems them) that some chunk holds,
-    itself or spelled one letter off ("efects" is "effects" misspelt)."""
+    """The share of the question's content words (as the index stems them) that some chunk holds."""
     wanted = list(dict.fromkeys(t for w in content_words(question) for t in terms(w)))
     if not wanted:
         return 1.0
     frequencies, _ = store.document_frequencies(wanted)
-    known = [bool(frequencies.get(t)) or any(one_edit_apart(t, u) for u in store.terms_like(t)) for t in wanted]
-    return sum(known) / len(wanted)
+    return sum(bool(frequencies.get(t)) for t in wanted) / len(wanted)
 
 
 def whole_document(document_id: str, read: list[Passage], query_vectors: np.ndarray, store: Store) -> list[Passage]:

@@ -59,6 +59,7 @@ QUESTION_FEATURES = (
     "question_words",
     "asks_kind",
     "whole_study",
+    "document_share",  # of the best candidate's document: does one document speak of all the question names?
 )
 RELEVANCE_FEATURES = (*QUESTION_FEATURES, "score", "margin")
 MARGIN_CAP = 10.0  # the margin of a question with one candidate, and the most any counts
@@ -92,19 +93,28 @@ class Ranker:
 class AnswerModel:
     """The answer model, three fitted parts: `ranker` scores each candidate quote; `relevance`
     gives the probability that the documents answer the question at all (`relevance_row`), under
-    `relevance.threshold` the question is declined; the best candidate's score, through the Platt
-    calibration `sigmoid(a * score + b)`, is the answer's confidence, and an answer at least
-    `confident` is stated, else tentative. The rules that set both thresholds are in the file."""
+    `relevance.threshold` the question is declined; the calibration turns a candidate's score and
+    the question's relevance into the answer's confidence, `sigmoid(a * score + c * logit(relevance)
+    + b)`, and an answer at least `confident` is stated, else tentative. The rules that set both
+    thresholds are in the file."""
 
     ranker: Ranker
     relevance: LinearModel
     a: float
+    c: float
     b: float
     confident: float
 
-    def confidence(self, score: float) -> float:
-        """The calibrated probability that the answer quoting a candidate of this ranker `score` is right."""
-        return float(_sigmoid(self.a * score + self.b))
+    def confidence(self, score: float, relevance: float) -> float:
+        """The calibrated probability that the answer quoting a candidate of this ranker `score`
+        is right, when the relevance model gives the question `relevance` (0-1)."""
+        return float(calibrated(self.a, self.c, self.b, np.float64(score), np.float64(relevance)))
+
+
+def calibrated(a: float, c: float, b: float, score: np.ndarray, relevance: np.ndarray) -> np.ndarray:
+    """`sigmoid(a * score + c * logit(relevance) + b)`, elementwise (relevance clipped to 1e-6 from 0 and 1)."""
+    r = np.clip(relevance, 1e-6, 1 - 1e-6)
+    return _sigmoid(a * score + c * np.log(r / (1 - r)) + b)
 
 
 def _linear(data: dict) -> LinearModel:
@@ -138,9 +148,8 @@ def load_answer_model(folder: Path = MODELS) -> AnswerModel:
     if tuple(data["relevance"]["features"]) != RELEVANCE_FEATURES:
         raise ValueError(f"{path}: fitted on other features than chat.fitted.relevance_row computes; refit it")
     c = data["calibration"]
-    return AnswerModel(
-        Ranker(booster), _linear(data["relevance"]), float(c["a"]), float(c["b"]), float(data["confident"])
-    )
+    a, c, b = (float(c[k]) for k in ("a", "c", "b"))
+    return AnswerModel(Ranker(booster), _linear(data["relevance"]), a, c, b, float(data["confident"]))
 
 
 @dataclass(frozen=True)

@@ -1,34 +1,25 @@
-"""Whether a quoted answer is about what the question asks about, and from where it may be quoted.
+"""Whether a quoted answer is about what the question asks about.
 
-The answerer scores sentences by meaning, words and kind; these rules keep it from a confident
-wrong answer that such scores allow:
-
-- the thing asked about (`subject_of`) must be named by a quoted sentence, by the sentence it
-  leans on, or by its document's title (`names_subject`): "What is the price of bananas?" is not
-  answered with a company's share price;
-- a fact only one document can give (a dose, a price) comes from a document about the question's
-  words (`documents_about`), not from one that names them once;
+- the thing asked about (`subject_of`) is named by a quoted sentence, by the sentence it leans on,
+  or by its document's title (`names_subject`): "What is the price of bananas?" is not answered
+  with a company's share price (a feature of each candidate, `names_subject`);
 - a sentence that reads like instructions to an assistant is never quoted as an answer
   (`instruction_sentences`);
-- a question about a document itself ("What is the title of this report?") is answered from the
-  line of that document that states it (`asks_about_document`, `document_meant`, `self_statement`);
 - a sentence whose subject is a pronoun ("It costs 85 euros") is about what the sentence before
   it names (`leans_on_previous`).
 
-All functions are pure, apart from those that take the store and read it.
+Questions that ask a document about itself are `chat.document_questions`. All functions are pure.
 """
 
 from __future__ import annotations
 
-import math
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from chat.wording import one_edit_apart, other_forms, with_other_forms
 from studychat.instructions import instruction_spans
 from studychat.schema import Passage
-from studychat.store import DocumentRecord, Store
 from studychat.text import STOP_WORDS, WORD, content_words, stems, terms
 
 # A sentence whose subject is a pronoun or a phrase pointing back ("It costs 85 euros", "This
@@ -239,56 +230,6 @@ def _words_with_ends(piece: str) -> list[tuple[str, bool]]:
     return [(w, i == len(words) - 1 and bool(SENTENCE_END.search(piece))) for i, w in enumerate(words)]
 
 
-ABOUT_SHARE = 0.75  # a document this nearly as much about the question's words as the most is about them too
-ABOUT_FLOOR = 0.1  # a word a document never names counts as this much: questions hold words no document uses
-
-
-def documents_about(
-    words: Iterable[str], documents: Sequence[str], store: Store, states: re.Pattern | None = None, scanned: int = 200
-) -> list[str]:
-    """Of `documents`, those about `words` (what the question names), in the order given, those
-    whose text `states` what the question asks for first. How much a document is about a word is
-    the share of its sentences (its title one of them) that name it, against the document that
-    names it most often (`ABOUT_FLOOR` at least); about all the words, the geometric mean of those.
-    The documents within
-    `ABOUT_SHARE` of the most are kept. A note that names "lupus" once is not about lupus beside a cohort summary that
-    names it throughout. Only the first `scanned` chunks of a document are read; empty when no
-    document names any of the words."""
-    wanted = list(dict.fromkeys(terms(" ".join(w for w in words if w.lower() not in FRAME_WORDS))))
-    if not wanted or not documents:
-        return []
-    shares: dict[str, dict[str, float]] = {}
-    stating: set[str] = set()
-    for document in documents:
-        chunks = store.document_chunks(document)[:scanned]
-        if not chunks:
-            continue
-        sentences = list(dict.fromkeys([chunks[0].title, *(s for p in chunks for s in _rough_sentences(p.text))]))
-        naming = dict.fromkeys(wanted, 0)
-        for sentence in sentences:
-            for t in set(terms(sentence)).intersection(wanted):
-                naming[t] += 1
-        shares[document] = {t: n / len(sentences) for t, n in naming.items()}
-        if states is not None and any(states.search(p.text) for p in chunks):
-            stating.add(document)
-    most = {t: max(share[t] for share in shares.values()) for t in wanted} if shares else {}
-    named = [t for t in wanted if most.get(t)]
-    # the geometric mean: a document must be about every word, not much about one of them
-    score = {
-        d: math.prod(max(share[t] / most[t], ABOUT_FLOOR) for t in named) ** (1 / max(len(named), 1))
-        for d, share in shares.items()
-    }
-    top = max(score.values(), default=0.0)
-    if top <= 0:
-        return []
-    about = [d for d in documents if d in score and score[d] >= ABOUT_SHARE * top]
-    return [d for d in about if d in stating] + [d for d in about if d not in stating]
-
-
-def _rough_sentences(text: str) -> list[str]:
-    return [s for s in re.split(r"(?<=[.!?])\s+|\n\s*\n", text) if s.strip()]
-
-
 def instruction_sentences(passage: Passage) -> set[tuple[int, int]]:
     """(start, end) of each of the passage's sentences that an instruction to an assistant covers,
     found by the fitted detector that flags chunks at ingest (`studychat.instructions`, one
@@ -298,203 +239,3 @@ def instruction_sentences(passage: Passage) -> set[tuple[int, int]]:
         return set()
     spans = instruction_spans(passage.text)
     return {(s, e) for s, e in passage.sentences if any(s < end and start < e for start, end in spans)}
-
-
-# What a question may ask of a document itself, and the words that ask it.
-ATTRIBUTES = [
-    ("title", r"\btitle\b|\btitled\b|\bwhat is (this|the) \w+ called\b"),
-    ("author", r"\bwho (wrote|authored|is the author|are the authors|prepared)\b|\bauthors?\b|\bwritten by\b"),
-    ("date", r"\bwhen\b.*\b(written|published|dated|released|issued|prepared)\b|\bdate\b"),
-    ("journal", r"\b(which|what) (journal|publication)\b|\bjournal\b|\bwhere\b.*\bpublished\b"),
-]
-ATTRIBUTES = [(name, re.compile(pattern, re.I)) for name, pattern in ATTRIBUTES]
-DOCUMENT_REFERENCE = re.compile(
-    rf"\b(this|the|that|your|our)\s+([\w-]+\s+){{0,3}}?(?P<noun>{'|'.join(sorted(DOCUMENT_WORDS))})\b"
-    r"|\b(?P<pronoun>it|its)\b",
-    re.I,
-)
-ATTRIBUTE_WORDS = frozenset(
-    "title titled called wrote written authored author authors prepared published released issued "
-    "dated date journal publication".split()
-)
-
-
-@dataclass(frozen=True)
-class DocumentQuestion:
-    """A question about a document itself: what it asks (`attribute`), the word it calls the
-    document by ("report"; empty for "it"), and any other words, which must be in the title of the
-    document meant ("Who wrote the *nitrate* report?")."""
-
-    attribute: str
-    noun: str
-    words: tuple[str, ...]
-
-
-def asks_about_document(question: str) -> DocumentQuestion | None:
-    """The question's `DocumentQuestion` when it asks a document's title, authors, date or journal
-    ("What is the title of this report?", "Who wrote it?", "When was this paper published?");
-    None for a question about anything else ("Who wrote Hamlet?", "When was the study
-    conducted?"). "It" stands for a document only when asked who wrote it or when it was
-    published: "What is it called?" asks about a thing the conversation named."""
-    reference = DOCUMENT_REFERENCE.search(question)
-    if reference is None:
-        return None
-    attribute = next((name for name, pattern in ATTRIBUTES if pattern.search(question)), None)
-    if attribute is None or (attribute == "title" and (reference["pronoun"] or "").lower() == "it"):
-        return None
-    words = tuple(w for w in content_words(question) if w not in ATTRIBUTE_WORDS and w not in DOCUMENT_WORDS)
-    return DocumentQuestion(attribute, (reference["noun"] or "").lower(), words)
-
-
-def names_document(words: Iterable[str], title: str) -> bool:
-    """Whether a document's title holds every one of `words` (in any form the index stems alike)."""
-    return set(terms(" ".join(words))) <= set(terms(title))
-
-
-def document_meant(
-    asked: DocumentQuestion, passages: Sequence[Passage], store: Store, followed: str | None
-) -> str | None:
-    """The document a question about a document itself means: the only one in the index; else the
-    one of the passages whose title holds the question's other words ("the nitrate report"), or
-    None when no title does; else the one a follow-up is about (`followed`); else the first, in
-    the passages' order, that says "this report" of itself at its beginning, or calls itself a
-    report there at all; else the best passage's."""
-    documents = list(dict.fromkeys(p.document_id for p in passages))
-    if not documents:
-        return None
-    if store.counts()[0] == 1:
-        return documents[0]
-    if asked.words:
-        titles = {p.document_id: p.title for p in passages}
-        return next((d for d in documents if names_document(asked.words, titles[d])), None)
-    if followed:
-        return followed
-    if asked.noun:
-        beginnings = {d: " ".join(f"{p.title} {p.text}" for p in store.document_chunks(d)[:1]) for d in documents}
-        itself = re.compile(rf"\bthis {asked.noun}\b", re.I)
-        calls = [d for d in documents if itself.search(beginnings[d])]
-        calls += [d for d in documents if names_document([asked.noun], beginnings[d])]
-        if calls:
-            return calls[0]
-    return documents[0]
-
-
-def never_named(subject: Subject, store: Store) -> str:
-    """Why a question is declined when no passage found names what it asks about: the index holds
-    none of it, named as the subject's groups ("They never mention river, flows or Budapest.",
-    not the question's other words), or only passages not found for the question do."""
-    found = {w: terms(w) for group in subject.groups for w, _ in group}
-    frequencies, _ = store.document_frequencies([t for stems_ in found.values() for t in stems_])
-    if any(all(frequencies.get(t) for w, _ in group for t in found[w]) for group in subject.groups):
-        return f"None of the passages found mentions {subject.phrase}."
-    names = [" ".join(w for w, _ in group) for group in subject.groups]
-    listed = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} or {names[-1]}"
-    return f"They never mention {listed}."
-
-
-BYLINE = re.compile(r"^\s*(authors?|written by|prepared by|by)\b", re.I)
-DATE = re.compile(
-    r"\b(1[89]\d\d|20\d\d)-\d\d-\d\d\b|\b(January|February|March|April|May|June|July|August|September|October|"
-    r"November|December)\b[^.\n]{0,12}\b(1[89]\d\d|20\d\d)\b|\b\d{1,2}[./]\d{1,2}[./](1[89]\d\d|20\d\d)\b"
-)
-FIRST_LINES = 8  # lines of a document's beginning searched for what it states about itself
-
-
-def self_statement(
-    attribute: str, record: DocumentRecord, passages: Sequence[Passage], journal: re.Pattern | None = None
-) -> tuple[Passage, int, int] | None:
-    """(passage, start, end) of the line of a document that states its `attribute`: the line of
-    its first chunks that holds its stored title, or failing that its first line; the line naming
-    a stored author (or a byline, "Authors: ..."); the first line with a date; the first line
-    naming a journal (`journal`, the answerer's pattern for one). `passages` are the document's
-    chunks in reading order. None when its text states no such thing."""
-    # a line holding the title and more (a PDF's title and byline run together) is two lines
-    title_words = WORD.findall(record.title)
-    title_at = re.compile(r"\W*".join(map(re.escape, title_words)), re.I) if title_words else None
-    lines = []
-    for p in passages[:2]:
-        for s, e in _lines(p.text):
-            found = title_at.search(p.text, s, e) if title_at else None
-            cuts = [s, found.start(), found.end(), e] if found else [s, e]
-            lines += [(p, a, b) for a, b in _trimmed(p.text, cuts)]
-    lines = lines[:FIRST_LINES]
-    if not lines:
-        return None
-
-    def text(line: tuple[Passage, int, int]) -> str:
-        passage, start, end = line
-        return passage.text[start:end]
-
-    def flat(value: str) -> str:
-        return " ".join(value.lower().split())
-
-    if attribute == "title":
-        title = flat(record.title)
-        found = [line for line in lines if title and title in flat(text(line))]
-        return found[0] if found else lines[0]
-    if attribute == "author":
-        surnames = surnames_of(record.authors)
-
-        def names_authors(value: str) -> bool:  # most of them: a caption naming one is no byline
-            named = surnames & {w.lower() for w in WORD.findall(value)}
-            return len(named) * 2 > len(surnames)
-
-        for line in lines:
-            if names_authors(text(line)) or BYLINE.match(text(line)):
-                return line
-        for passage in passages:  # authors named only in a reference at the end
-            for start, end in _lines(passage.text):
-                if names_authors(passage.text[start:end]):
-                    return passage, start, end
-        return None
-    if attribute == "date":
-        return next((line for line in lines if DATE.search(text(line))), None)
-    if attribute == "journal" and journal is not None:
-        return next((line for line in lines if journal.search(text(line))), None)
-    return None
-
-
-INITIALS = re.compile(r"^\s*([A-Z]\.\s*-?)+\s*$")
-
-
-def surnames_of(authors: Iterable[str]) -> set[str]:
-    """The family names, lower-cased, in a document's stored authors, however they are listed:
-    ["Holm, I.", "Berg, T."], ["Ingrid Holm", "Tomas Berg"], or one string "Ingrid Holm, Tomas
-    Berg" or "Ingrid Holm; Tomas Berg and Ann Lee"."""
-    found = set()
-    for author in authors:
-        pieces = [p.strip() for p in re.split(r";|\band\b|&", author) if p.strip()]
-        for piece in pieces:
-            parts = [p.strip() for p in piece.split(",") if p.strip()]
-            if len(parts) == 2 and INITIALS.match(parts[1]):  # "Holm, I."
-                parts = [parts[0].split()[-1]]
-            for name in parts:
-                words = WORD.findall(name)
-                if words:
-                    found.add(words[-1].lower())
-    return found
-
-
-def _trimmed(text: str, cuts: list[int]) -> list[tuple[int, int]]:
-    """The non-blank pieces of `text` between consecutive `cuts`, without the spaces and commas
-    around them."""
-    pieces = []
-    for a, b in zip(cuts, cuts[1:], strict=False):
-        while a < b and (text[a].isspace() or text[a] in ",;:-–|"):
-            a += 1
-        while b > a and (text[b - 1].isspace() or text[b - 1] in ",;:-–|"):
-            b -= 1
-        if a < b:
-            pieces.append((a, b))
-    return pieces
-
-
-def _lines(text: str) -> list[tuple[int, int]]:
-    """(start, end) of each non-blank line of `text`, its surrounding spaces left out."""
-    spans = []
-    for match in re.finditer(r"[^\n]+", text):
-        line = match.group(0)
-        if line.strip():
-            lead = len(line) - len(line.lstrip())
-            spans.append((match.start() + lead, match.start() + len(line.rstrip())))
-    return spans

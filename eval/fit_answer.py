@@ -11,8 +11,10 @@ Two steps, the first slow (the chain reads every question of the suites), the se
    the rule of `eval/counting.py` (its document the expected one, its text holding the answer).
    Kept in `--rows` (default `data/answer-rows.pkl`) for step 2.
 2. fit: a LightGBM LambdaRank model (`RANKER`, fixed settings) over the rows of the answerable
-   questions that have a quote that answers ranks candidates; the best candidate's score,
-   Platt-calibrated, is the answer's confidence. Every figure printed and recorded is held out:
+   questions that have a quote that answers ranks candidates; a logistic regression over the
+   question as a whole (`chat.fitted.RELEVANCE_FEATURES`) gives the relevance; the best
+   candidate's score and the relevance, calibrated together (`fit_calibration`), are the
+   answer's confidence. Every figure printed and recorded is held out:
    5 folds by group (a paper with its questions, in both COVID-QA suites; an abstract with its
    question, which the unrelated suite also asks; a home document with its questions; a general
    question over both corpora), each question answered by a ranker and a calibration fitted
@@ -48,7 +50,7 @@ from sklearn.model_selection import GroupKFold
 from chat.candidates import ANSWER_FEATURES
 from chat.chain import Chain
 from chat.compose import about_documents, chosen
-from chat.fitted import MARGIN_CAP, MODELS, RELEVANCE_FEATURES, LinearModel, Ranker, relevance_row
+from chat.fitted import MARGIN_CAP, MODELS, RELEVANCE_FEATURES, LinearModel, Ranker, calibrated, relevance_row
 from eval.counting import HIT_SHARE, same_document
 from eval.harness import Asked, Asker
 from eval.suites import BENCHMARKS, ORDER, SUITES, Context, general_fitted, read_jsonl
@@ -59,7 +61,18 @@ ROOT = Path(__file__).resolve().parent.parent
 ROWS = ROOT / "data" / "answer-rows.pkl"
 # The code that computes the features: a change to it without a refit fails tests/chat/test_fitted.py
 FEATURE_CODE = tuple(
-    f"chat/{name}.py" for name in ("candidates", "extractive", "kinds", "retrieve", "grounding", "wording")
+    f"chat/{name}.py"
+    for name in (
+        "spelling",
+        "candidates",
+        "extractive",
+        "sentences",
+        "kinds",
+        "retrieve",
+        "grounding",
+        "document_questions",
+        "wording",
+    )
 )
 FOLDS = 5
 C = 1.0  # inverse regularisation of the logistic regressions, fixed before fitting
@@ -201,13 +214,13 @@ def read(questions: list[Question], ranker: Ranker) -> Read:
     return found
 
 
-def fit_platt(z: np.ndarray, hit: np.ndarray) -> tuple[float, float]:
-    model = LogisticRegression(C=100.0).fit(z.reshape(-1, 1), hit)
-    return float(model.coef_[0, 0]), float(model.intercept_[0])
-
-
-def platt(a: float, b: float, z: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-(a * z + b)))
+def fit_calibration(score: np.ndarray, relevance: np.ndarray, hit: np.ndarray) -> tuple[float, float, float]:
+    """(a, c, b) of `chat.fitted.calibrated`: a logistic regression of the hit on the chosen
+    candidate's score and the logit of the question's relevance (Platt scaling with the relevance
+    beside the score), nearly unregularised."""
+    r = np.clip(relevance, 1e-6, 1 - 1e-6)
+    model = LogisticRegression(C=100.0).fit(np.c_[score, np.log(r / (1 - r))], hit)
+    return float(model.coef_[0, 0]), float(model.coef_[0, 1]), float(model.intercept_[0])
 
 
 def held_out(questions: list[Question]) -> tuple[Read, np.ndarray, np.ndarray]:
@@ -221,11 +234,12 @@ def held_out(questions: list[Question]) -> tuple[Read, np.ndarray, np.ndarray]:
         for name in ("score", "hit", "relevance", "about"):
             getattr(found, name)[test] = getattr(part, name)
     confidence, relevance = np.zeros(len(questions)), np.zeros(len(questions))
-    for train, test in folds:  # the calibration and the relevance model on the other groups' held-out reading
-        a, b = fit_platt(found.score[train], found.hit[train])
-        confidence[test] = platt(a, b, found.score[test])
+    for train, test in folds:  # the relevance model on the other groups' held-out reading
         model = fit_linear(found.relevance[train], answerable[train], RELEVANCE_FEATURES)
         relevance[test] = model.probability(found.relevance[test])
+    for train, test in folds:  # the calibration on the other groups' held-out scores and relevance
+        a, c, b = fit_calibration(found.score[train], relevance[train], found.hit[train])
+        confidence[test] = calibrated(a, c, b, found.score[test], relevance[test])
     return found, confidence, relevance
 
 
@@ -300,13 +314,13 @@ def fit(questions: list[Question], rows_sha: str, ranker_file: Path) -> dict:
     # The final parts: the ranker on every question; the calibration and the relevance model on the
     # held-out reading, which is what they meet in use (a ranker's scores on questions it never saw).
     ranker = fit_ranker(questions)
-    a, b = fit_platt(found.score, found.hit)
+    a, c, b = fit_calibration(found.score, relevance, found.hit)
     relevance_model = fit_linear(found.relevance, answerable, RELEVANCE_FEATURES)
     ranker.booster.save_model(str(ranker_file))
     return {
         "ranker": {"file": ranker_file.name, "settings": RANKER},
         "relevance": {**_linear_json(relevance_model), "threshold": declined},
-        "calibration": {"a": a, "b": b},
+        "calibration": {"a": a, "c": c, "b": b},
         "confident": confident,
         "rule": (
             f"declined: under the highest held-out relevance at which at most {MAX_DECLINED} of the answerable "

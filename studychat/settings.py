@@ -114,6 +114,13 @@ class Settings(BaseSettings):
         600, ge=80, le=5000, description="Longest quote of one passage in an offline answer; longer ones end with …."
     )
     max_answer_sentences: int = Field(3, ge=1, le=10, description="Most sentences a language model's answer may have.")
+    spelling_edits: int = Field(
+        1,
+        ge=0,
+        le=2,
+        description="Most edits (letters added, dropped, changed or swapped) between a question's misspelt word "
+        "and the documents' word it is read as (`chat.spelling`); one covers most typing errors; 0: read as typed.",
+    )
 
     # Optional language model
     llm: str | None = Field(

@@ -65,12 +65,14 @@ def test_the_passage_model_is_the_stored_logistic_regression():
     assert np.allclose(model.probability(rows), expected)
 
 
-def test_confidence_rises_with_the_ranker_s_score():
+def test_confidence_rises_with_the_ranker_s_score_and_the_question_s_relevance():
     model = load_answer_model()
-    scores = np.linspace(-8, 8, 50)
-    confidences = [model.confidence(z) for z in scores]
-    assert all(0.0 <= c <= 1.0 for c in confidences)
-    assert all(b >= a for a, b in zip(confidences, confidences[1:], strict=False))
+    for relevance in (0.1, 0.5, 0.9):
+        confidences = [model.confidence(z, relevance) for z in np.linspace(-8, 8, 50)]
+        assert all(0.0 <= c <= 1.0 for c in confidences)
+        assert all(b >= a for a, b in zip(confidences, confidences[1:], strict=False))
+    by_relevance = [model.confidence(1.0, r) for r in (0.0, 0.05, 0.5, 0.95, 1.0)]
+    assert all(b >= a for a, b in zip(by_relevance, by_relevance[1:], strict=False))
 
 
 def test_a_folder_without_models_has_none():

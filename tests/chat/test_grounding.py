@@ -14,16 +14,8 @@ from seeded import not_stated, seeded_chain
 
 from chat.chain import Chain
 from chat.compose import FLAG_WARNING, RELATED
-from chat.grounding import (
-    Subject,
-    asks_about_document,
-    instruction_sentences,
-    leans_on_previous,
-    names_subject,
-    self_statement,
-    subject_of,
-    surnames_of,
-)
+from chat.document_questions import asks_about_document, self_statement, surnames_of
+from chat.grounding import Subject, instruction_sentences, leans_on_previous, names_subject, subject_of
 from studychat.schema import TENTATIVE, Passage
 from studychat.store import DocumentRecord
 

@@ -90,12 +90,14 @@ def test_reference_marks_before_a_sentence_are_not_part_of_its_quote() -> None:
 
 
 def test_a_long_quote_is_cut_at_a_word_with_an_ellipsis(chain: Chain) -> None:
-    answer = chain.answer("Which measurements did the ward record for every child in the intensive care unit?")
-    assert not answer.refused, answer.text
-    assert "…" in answer.text
+    found = chain.candidates("Which measurements did the ward record for every child in the intensive care unit?")
     limit = chain.settings.max_quote_chars
-    for part in answer.text.removeprefix(TENTATIVE).split(" [")[:1]:
-        assert len(part.strip()) <= limit
+    long = next(c for c in found.quotes if len(c.text) > limit)  # the ward's one long sentence
+    answer = quoted([long], found.read, limit, tentative=True)
+    quote = answer.text.removeprefix(TENTATIVE).split(" [")[0].strip()
+    assert quote.endswith("…") and len(quote) <= limit
+    assert long.text.startswith(quote.removesuffix("…").rstrip())  # cut at a word, not inside one
+    assert long.text[len(quote.removesuffix("…").rstrip())] == " "
     assert any(len(c.quote) > limit for c in answer.citations)  # the source keeps the whole sentence
 
 
