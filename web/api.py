@@ -81,7 +81,12 @@ class AskResponse(BaseModel):
         "estimated it (as for a language model's answer).",
     )
     citations: list[CitationOut]
-    notes: list[str] = Field(default_factory=list)
+    notes: list[str] = Field(
+        default_factory=list,
+        description="What the answer's text also says about how it was made, one line each: a warning that a cited "
+        "passage reads like instructions, a language model's failure, how misspelt words were read "
+        '("Read “avrage” as “average”.").',
+    )
     searched: Searched
 
 
