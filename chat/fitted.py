@@ -112,9 +112,14 @@ class AnswerModel:
 
 
 def calibrated(a: float, c: float, b: float, score: np.ndarray, relevance: np.ndarray) -> np.ndarray:
-    """`sigmoid(a * score + c * logit(relevance) + b)`, elementwise (relevance clipped to 1e-6 from 0 and 1)."""
-    r = np.clip(relevance, 1e-6, 1 - 1e-6)
-    return _sigmoid(a * score + c * np.log(r / (1 - r)) + b)
+    """`sigmoid(a * score + c * logit(relevance) + b)`, elementwise."""
+    return _sigmoid(a * score + c * logit(relevance) + b)
+
+
+def logit(p: np.ndarray) -> np.ndarray:
+    """log(p / (1 - p)), elementwise, `p` clipped to 1e-6 from 0 and 1."""
+    p = np.clip(p, 1e-6, 1 - 1e-6)
+    return np.log(p / (1 - p))
 
 
 def _linear(data: dict) -> LinearModel:

@@ -50,7 +50,7 @@ from sklearn.model_selection import GroupKFold
 from chat.candidates import ANSWER_FEATURES
 from chat.chain import Chain
 from chat.compose import about_documents, chosen
-from chat.fitted import MARGIN_CAP, MODELS, RELEVANCE_FEATURES, LinearModel, Ranker, calibrated, relevance_row
+from chat.fitted import MARGIN_CAP, MODELS, RELEVANCE_FEATURES, LinearModel, Ranker, calibrated, logit, relevance_row
 from eval.counting import HIT_SHARE, same_document
 from eval.harness import Asked, Asker
 from eval.suites import BENCHMARKS, ORDER, SUITES, Context, general_fitted, read_jsonl
@@ -218,8 +218,7 @@ def fit_calibration(score: np.ndarray, relevance: np.ndarray, hit: np.ndarray) -
     """(a, c, b) of `chat.fitted.calibrated`: a logistic regression of the hit on the chosen
     candidate's score and the logit of the question's relevance (Platt scaling with the relevance
     beside the score), nearly unregularised."""
-    r = np.clip(relevance, 1e-6, 1 - 1e-6)
-    model = LogisticRegression(C=100.0).fit(np.c_[score, np.log(r / (1 - r))], hit)
+    model = LogisticRegression(C=100.0).fit(np.c_[score, logit(relevance)], hit)
     return float(model.coef_[0, 0]), float(model.coef_[0, 1]), float(model.intercept_[0])
 
 
