@@ -174,12 +174,13 @@ def fit_linear(rows: np.ndarray, labels: np.ndarray, names: tuple[str, ...]) -> 
     return LinearModel(names, mean, scale, model.coef_[0], float(model.intercept_[0]))
 
 
-def fit_ranker(questions: list[Question]) -> Ranker:
-    """LambdaRank (`RANKER`) over the candidates of the questions that have one that answers."""
+def fit_ranker(questions: list[Question], seed: int = 0) -> Ranker:
+    """LambdaRank (`RANKER`, its `random_state` set to `seed`) over the candidates of the
+    questions that have one that answers."""
     taught = [q for q in questions if q.labels.any()]
     rows = np.vstack([q.features for q in taught])
     labels = np.concatenate([q.labels.astype(int) for q in taught])
-    model = lightgbm.LGBMRanker(**RANKER).fit(
+    model = lightgbm.LGBMRanker(**{**RANKER, "random_state": seed}).fit(
         rows, labels, group=[len(q.features) for q in taught], feature_name=list(ANSWER_FEATURES)
     )
     return Ranker(model.booster_)
@@ -222,14 +223,14 @@ def fit_calibration(score: np.ndarray, relevance: np.ndarray, hit: np.ndarray) -
     return float(model.coef_[0, 0]), float(model.coef_[0, 1]), float(model.intercept_[0])
 
 
-def held_out(questions: list[Question]) -> tuple[Read, np.ndarray, np.ndarray]:
-    """(what held-out rankers read, confidence, relevance) per question: each from a ranker, a
-    calibration and a relevance model fitted without its group."""
+def held_out(questions: list[Question], seed: int = 0) -> tuple[Read, np.ndarray, np.ndarray]:
+    """(what held-out rankers read, confidence, relevance) per question: each from a ranker (fitted
+    with `seed`), a calibration and a relevance model fitted without its group."""
     answerable = np.array([q.answerable for q in questions])
     folds = list(GroupKFold(n_splits=FOLDS).split(questions, groups=[q.group for q in questions]))
-    found = read(questions, fit_ranker(questions))  # every field overwritten below, fold by fold
+    found = read(questions, fit_ranker(questions, seed))  # every field overwritten below, fold by fold
     for train, test in folds:
-        part = read([questions[i] for i in test], fit_ranker([questions[i] for i in train]))
+        part = read([questions[i] for i in test], fit_ranker([questions[i] for i in train], seed))
         for name in ("score", "hit", "relevance", "about"):
             getattr(found, name)[test] = getattr(part, name)
     confidence, relevance = np.zeros(len(questions)), np.zeros(len(questions))
@@ -293,9 +294,11 @@ def figures(confidence, relevance, about, hit, answerable, confident, declined) 
     }
 
 
-def fit(questions: list[Question], rows_sha: str, ranker_file: Path) -> dict:
-    """The answer model's JSON, its ranker written to `ranker_file`."""
-    found, confidence, relevance = held_out(questions)
+def held_out_table(questions: list[Question], seed: int = 0) -> tuple[dict, Read, np.ndarray, tuple[float, float]]:
+    """(the figures of each table row, the held-out reading, relevance, (confident, declined)): the
+    questions answered held out (`held_out`, the ranker fitted with `seed`), the thresholds set by
+    their rule on that reading."""
+    found, confidence, relevance = held_out(questions, seed)
     answerable = np.array([q.answerable for q in questions])
     confident, declined = thresholds(confidence, relevance, found.about, found.hit, answerable)
     by_row: dict[str, list[int]] = defaultdict(list)
@@ -310,6 +313,21 @@ def fit(questions: list[Question], rows_sha: str, ranker_file: Path) -> dict:
         )
         for key, idx in ((k, np.array(v)) for k, v in by_row.items())
     }
+    return per_row, found, relevance, (confident, declined)
+
+
+def fit(questions: list[Question], rows_sha: str, ranker_file: Path, seeds: int = 1) -> dict:
+    """The answer model's JSON, its ranker written to `ranker_file`. With `seeds` > 1 it also
+    records, for each table row, the lowest and highest held-out answer hit over rankers fitted
+    with seeds 0 .. `seeds` - 1 (row and column sampling draw differently): how far a figure moves
+    by chance alone, the least a change must move it to be a result."""
+    per_row, found, relevance, (confident, declined) = held_out_table(questions)
+    answerable = np.array([q.answerable for q in questions])
+    hits = defaultdict(list)
+    for table in [per_row, *(held_out_table(questions, seed)[0] for seed in range(1, seeds))]:
+        for key, row in table.items():
+            if row["answer_hit"] is not None:
+                hits[key].append(row["answer_hit"])
     # The final parts: the ranker on every question; the calibration and the relevance model on the
     # held-out reading, which is what they meet in use (a ranker's scores on questions it never saw).
     ranker = fit_ranker(questions)
@@ -327,6 +345,7 @@ def fit(questions: list[Question], rows_sha: str, ranker_file: Path) -> dict:
             f"confidently hit at least {PRECISION} of the time (an answer to a question to decline is a miss)"
         ),
         "held_out": per_row,
+        "answer_hit_over_seeds": {"seeds": seeds, **{key: [min(v), max(v)] for key, v in hits.items()}},
         "fitted_on": {
             "questions": len(questions),
             "by_suite": {s: sum(q.suite == s for q in questions) for s in ORDER},
@@ -377,6 +396,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sample", type=int, help="collect a fixed sample of N questions of each suite")
     parser.add_argument("--benchmarks", type=Path, default=BENCHMARKS)
     parser.add_argument("--out", type=Path, default=MODELS / "answer.json")
+    parser.add_argument("--seeds", type=int, default=1, help="also hold out rankers of N seeds: the hit's spread")
     args = parser.parse_args(argv)
     log = lambda line: print(line, file=sys.stderr)  # noqa: E731
     if args.collect or not args.rows.exists():
@@ -388,9 +408,13 @@ def main(argv: list[str] | None = None) -> int:
     if data["feature_code_sha256"] != feature_code_digest():
         parser.error(f"{args.rows} was collected with other feature code: run with --collect")
     questions = [Question(*row) for row in data["questions"]]
-    fitted = fit(questions, hashlib.sha256(args.rows.read_bytes()).hexdigest(), args.out.with_name("answer-ranker.txt"))
+    sha = hashlib.sha256(args.rows.read_bytes()).hexdigest()
+    fitted = fit(questions, sha, args.out.with_name("answer-ranker.txt"), args.seeds)
     args.out.write_text(json.dumps(fitted, indent=1) + "\n")
     print(table(fitted["held_out"]))
+    if args.seeds > 1:
+        spread = [f"{k} {v[0]}-{v[1]}" for k, v in fitted["answer_hit_over_seeds"].items() if k != "seeds"]
+        print(f"\nanswer hit, lowest-highest over {args.seeds} ranker seeds: " + ", ".join(spread))
     threshold = fitted["relevance"]["threshold"]
     print(f"\nconfident >= {fitted['confident']:.3f}, declined when relevance < {threshold:.3f}; wrote {args.out}")
     return 0

@@ -322,6 +322,16 @@ def test_a_subject_is_named_in_any_form_but_not_by_a_name_that_shares_a_word() -
     assert names_subject(Subject((), ""), ["anything"])  # nothing to check
 
 
+def test_a_subject_word_spelt_one_letter_off_is_named_but_not_another_word() -> None:
+    fever = subject_of("How high was the fevor?", "How high was the fevor?")
+    assert names_subject(fever, ["Her fever rose to 39 degrees."])  # one letter changed
+    effect = subject_of("Which side efect was worst?", "Which side efect was worst?")
+    assert names_subject(effect, ["The worst side effect was fatigue."])  # one letter dropped
+    myeloma = subject_of("What is myeloma?", "What is myeloma?")
+    assert names_subject(myeloma, ["Doctors first saw myeloma in 1844."])
+    assert not names_subject(myeloma, ["Doctors first saw melanoma in 1840."])  # two letters off
+
+
 def test_a_sentence_leans_on_the_one_before_when_its_subject_is_a_pronoun() -> None:
     assert leans_on_previous("It costs 85 euros and must be paid before 1 May.")
     assert leans_on_previous("Each of them received one million CAR T cells per kilogram.")
