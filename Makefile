@@ -40,7 +40,7 @@ eval: $(STAMP)
 
 # Refit every fitted file from the data (../shared/benchmarks and eval/): the passage model, the
 # answer model (reads every suite: about half an hour here) and the instruction detector.
-# PYTHONHASHSEED fixed: the order of sets (ties among candidates) then repeats, and so do the rows.
+# PYTHONHASHSEED fixed: the order of Python sets, which breaks ties among candidates, is the same on every collect.
 fit: $(STAMP)
 	$(PY) -m eval.fit
 	PYTHONHASHSEED=0 $(PY) -m eval.fit_answer --collect --seeds 3
