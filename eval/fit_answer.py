@@ -345,7 +345,7 @@ def fit(questions: list[Question], rows_sha: str, ranker_file: Path, seeds: int 
             f"confidently hit at least {PRECISION} of the time (an answer to a question to decline is a miss)"
         ),
         "held_out": per_row,
-        "answer_hit_over_seeds": {"seeds": seeds, **{key: [min(v), max(v)] for key, v in hits.items()}},
+        "answer_hit_over_seeds": {"seeds": seeds, "rows": {key: [min(v), max(v)] for key, v in hits.items()}},
         "fitted_on": {
             "questions": len(questions),
             "by_suite": {s: sum(q.suite == s for q in questions) for s in ORDER},
@@ -413,7 +413,7 @@ def main(argv: list[str] | None = None) -> int:
     args.out.write_text(json.dumps(fitted, indent=1) + "\n")
     print(table(fitted["held_out"]))
     if args.seeds > 1:
-        spread = [f"{k} {v[0]}-{v[1]}" for k, v in fitted["answer_hit_over_seeds"].items() if k != "seeds"]
+        spread = [f"{k} {low}-{high}" for k, (low, high) in fitted["answer_hit_over_seeds"]["rows"].items()]
         print(f"\nanswer hit, lowest-highest over {args.seeds} ranker seeds: " + ", ".join(spread))
     threshold = fitted["relevance"]["threshold"]
     print(f"\nconfident >= {fitted['confident']:.3f}, declined when relevance < {threshold:.3f}; wrote {args.out}")

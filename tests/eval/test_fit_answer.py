@@ -32,7 +32,7 @@ def test_the_fit_records_how_far_the_ranker_s_seed_moves_answer_hit(tmp_path):
     assert three["held_out"] == one["held_out"]  # seed 0 is the model's own table
     assert three["answer_hit_over_seeds"]["seeds"] == 3
     for row in ("own", "covidqa", "all"):
-        low, high = three["answer_hit_over_seeds"][row]
+        low, high = three["answer_hit_over_seeds"]["rows"][row]
         assert low <= three["held_out"][row]["answer_hit"] <= high
-        assert one["answer_hit_over_seeds"][row] == [one["held_out"][row]["answer_hit"]] * 2
+        assert one["answer_hit_over_seeds"]["rows"][row] == [one["held_out"][row]["answer_hit"]] * 2
     assert (tmp_path / "three.txt").is_file()
