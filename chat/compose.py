@@ -22,7 +22,7 @@ from chat.sentences import MIN_SENTENCE_WORDS, Sentence, quotable, split_sentenc
 from studychat.marks import doc_marks
 from studychat.schema import TENTATIVE, Answer, Citation, Passage
 from studychat.store import Store
-from studychat.text import content_words
+from studychat.text import END_MARKS, content_words
 
 REFUSAL = "The documents do not answer this question."
 RELATED = "The closest passages are shown as related reading."
@@ -157,14 +157,22 @@ def shortened(text: str, limit: int) -> str:
 
 def runs(passage: Passage, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
     """The quoted sentences of one passage as verbatim runs of its text, in passage order: sentences
-    next to each other (only white space between) make one run."""
+    next to each other (only white space between) make one run, except after a line of its own
+    with no end mark (a heading, a line of a scraped page without full stops), which would read as
+    one run-on sentence with the next ("... treatment strategy Theoretically, deep ...")."""
     found: list[tuple[int, int]] = []
     for start, end in sorted(spans):
-        if found and not passage.text[found[-1][1] : start].strip():
+        if found and _reads_on(passage.text[found[-1][0] : found[-1][1]], passage.text[found[-1][1] : start]):
             found[-1] = (found[-1][0], max(found[-1][1], end))
         else:
             found.append((start, end))
     return found
+
+
+def _reads_on(run: str, gap: str) -> bool:
+    """Whether a sentence `gap` after `run` reads on in the same run: only white space between,
+    and no line break after a line that has no end mark."""
+    return not gap.strip() and ("\n" not in gap or run.rstrip().endswith(END_MARKS))
 
 
 def quote(passage: Passage, spans: list[tuple[int, int]]) -> str:

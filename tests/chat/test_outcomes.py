@@ -110,3 +110,25 @@ def test_quotes_of_two_documents_are_each_told_under_their_title(chain: Chain) -
     assert answer.text.startswith(f"In “{titles[0]}”:")
     assert f"[1] In “{titles[1]}”:" in answer.text and answer.text.endswith("[2]")
     assert [c.document_id for c in answer.citations] == [SEED_ID, "ferritin.txt"]
+
+
+def test_two_lines_without_full_stops_are_quoted_as_two_statements_not_one_run_on(chain: Chain) -> None:
+    # The seed is a scraped page whose lines have no full stops: quoted together, two of its lines
+    # would read "... treatment strategy Theoretically, deep depletion ..."; each is cited apart.
+    found = chain.candidates("Why is it a good idea to go after B cells in lupus?")
+    pair = next(c for c in found.quotes if c.document_id == SEED_ID and len(c.spans) == 2)
+    lines = [found.read[p].text[s:e].strip() for p, s, e in pair.spans]
+    assert not lines[0].endswith((".", "!", "?"))
+    answer = quoted([pair], found.read, 10_000)
+    assert answer.text == f"{' '.join(lines[0].split())} [1] {' '.join(lines[1].split())} [2]"
+    # Sentences that end with a full stop read on as one run, under one citation.
+    found = chain.candidates("How many children with hemophagocytic lymphohistiocytosis had a ferritin above 10,000?")
+    ended = next(
+        c
+        for c in found.quotes
+        if c.document_id == "ferritin.txt"
+        and len(c.spans) == 2
+        and found.read[c.spans[0][0]].text[c.spans[0][1] : c.spans[0][2]].rstrip().endswith(".")
+    )
+    answer = quoted([ended], found.read, 10_000)
+    assert len(answer.citations) == 1 and answer.text.endswith(" [1]") and "[1] " not in answer.text
