@@ -138,7 +138,7 @@ def quoted(
         if titled:
             parts.append(f"In “{read[candidate.spans[0][0]].title}”:")
         for index, found in spans.items():
-            for a, b in runs(read[index], found):
+            for a, b in runs(read[index], found, lines=True):  # each run is written on one line
                 n = len(citations) + 1
                 text = read[index].text[a:b].strip()
                 citations.append(Citation.of(n, read[index], text))
@@ -155,24 +155,24 @@ def shortened(text: str, limit: int) -> str:
     return (cut[: cut.rfind(" ")] if " " in cut else cut).rstrip(" ,;:") + "…"
 
 
-def runs(passage: Passage, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+def runs(passage: Passage, spans: list[tuple[int, int]], lines: bool = False) -> list[tuple[int, int]]:
     """The quoted sentences of one passage as verbatim runs of its text, in passage order: sentences
-    next to each other (only white space between) make one run, except after a line of its own
-    with no end mark (a heading, a line of a scraped page without full stops), which would read as
-    one run-on sentence with the next ("... treatment strategy Theoretically, deep ...")."""
+    next to each other (only white space between) make one run. With `lines`, a line of its own
+    with no end mark (a heading, a line of a scraped page without full stops) ends its run: written
+    on one line with the next, it would read as one run-on sentence ("... strategy Theoretically, ...")."""
     found: list[tuple[int, int]] = []
     for start, end in sorted(spans):
-        if found and _reads_on(passage.text[found[-1][0] : found[-1][1]], passage.text[found[-1][1] : start]):
+        if found and _reads_on(passage.text[found[-1][0] : found[-1][1]], passage.text[found[-1][1] : start], lines):
             found[-1] = (found[-1][0], max(found[-1][1], end))
         else:
             found.append((start, end))
     return found
 
 
-def _reads_on(run: str, gap: str) -> bool:
+def _reads_on(run: str, gap: str, lines: bool) -> bool:
     """Whether a sentence `gap` after `run` reads on in the same run: only white space between,
-    and no line break after a line that has no end mark."""
-    return not gap.strip() and ("\n" not in gap or run.rstrip().endswith(END_MARKS))
+    and (with `lines`) no line break after a line that has no end mark."""
+    return not gap.strip() and not (lines and "\n" in gap and not run.rstrip().endswith(END_MARKS))
 
 
 def quote(passage: Passage, spans: list[tuple[int, int]]) -> str:

@@ -10,6 +10,7 @@ from seeded import SEED_ID, not_stated, seeded_chain
 from chat.chain import Chain
 from chat.compose import leading_marks, quoted
 from studychat.schema import TENTATIVE
+from studychat.text import END_MARKS
 
 # A paper's paragraph as text extraction leaves it: reference marks before the sentence, and one
 # sentence far longer than a reader wants quoted.
@@ -113,14 +114,16 @@ def test_quotes_of_two_documents_are_each_told_under_their_title(chain: Chain) -
 
 
 def test_two_lines_without_full_stops_are_quoted_as_two_statements_not_one_run_on(chain: Chain) -> None:
-    # The seed is a scraped page whose lines have no full stops: quoted together, two of its lines
-    # would read "... treatment strategy Theoretically, deep depletion ..."; each is cited apart.
+    # The seed is a scraped page whose lines have no full stops: two of its lines quoted together
+    # (its title and first sentence, say) would read as one run-on sentence; each is cited apart,
+    # and each citation's quote is verbatim text of its passage, so the sources panel finds it.
     found = chain.candidates("Why is it a good idea to go after B cells in lupus?")
     pair = next(c for c in found.quotes if c.document_id == SEED_ID and len(c.spans) == 2)
     lines = [found.read[p].text[s:e].strip() for p, s, e in pair.spans]
-    assert not lines[0].endswith((".", "!", "?"))
+    assert not lines[0].endswith(END_MARKS)
     answer = quoted([pair], found.read, 10_000)
     assert answer.text == f"{' '.join(lines[0].split())} [1] {' '.join(lines[1].split())} [2]"
+    assert all(c.quote in c.passage for c in answer.citations)
     # Sentences that end with a full stop read on as one run, under one citation.
     found = chain.candidates("How many children with hemophagocytic lymphohistiocytosis had a ferritin above 10,000?")
     ended = next(
