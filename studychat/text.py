@@ -19,9 +19,10 @@ STOP_WORDS = frozenset(
     s t d ll re ve m don doesn didn isn aren wasn weren hasn haven hadn wouldn shouldn couldn""".split()
 )
 WORD = re.compile(r"\w+", re.UNICODE)
-# What a sentence that is ended ends with: a full stop, a question or exclamation mark, a colon, or a
-# closing quotation mark or bracket after one. A line without any (a heading, a scraped page's
-# line) is not ended.
+# What an ended sentence ends with: a full stop, a question or exclamation mark, a colon, a closing
+# quotation mark or a closing bracket. A line that ends with none (a heading, a line of a scraped
+# page without full stops) is not ended. (`chat.sentences.headings` writes the same marks inline
+# until its next refit.)
 END_MARKS = (".", "!", "?", ":", '"', "”", ")")
 # Letters that look alike and mean the same, folded as the index's unicode61 tokenizer folds them:
 # the micro sign is the Greek mu (lower() already folds the Kelvin, ohm and angstrom signs; a minus
