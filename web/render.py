@@ -80,24 +80,53 @@ def safe_link(source: str) -> str | None:
     return None
 
 
-def highlighted_passage(passage: str, quote_text: str) -> str:
-    """The passage, escaped, with the quoted sentence inside it marked; the document's own
-    reference marks shown as such (`studychat.marks.doc_marks`)."""
-    passage, quote_text = doc_marks(passage), doc_marks(quote_text)
-    at = passage.find(quote_text) if quote_text else -1
-    if at < 0 and quote_text:
-        at = passage.lower().find(quote_text.lower())
-    if at < 0:
-        body = escape(passage)
-        if quote_text:
-            body = f"<mark>{escape(quote_text)}</mark><br><br>{body}"
-        return body
-    end = at + len(quote_text)
-    return f"{escape(passage[:at])}<mark>{escape(passage[at:end])}</mark>{escape(passage[end:])}"
+def highlighted_passage(passage: str, quotes: list[tuple[str, str]], near: bool = False) -> str:
+    """The passage, escaped, with each quoted sentence inside it marked, each mark opened by its
+    anchor (HTML of an empty element a citation link points at, or ""); the document's own
+    reference marks shown as such (`studychat.marks.doc_marks`). `quotes` are (anchor, quote)
+    pairs. A quote the passage does not hold verbatim is shown marked above it. With `near` (a
+    declined question's related reading) the sentence nearest the question is shown as such, not
+    marked as a quote: the documents do not answer the question."""
+    passage = doc_marks(passage)
+    opening, closing = (NEAR, "</span>") if near else ("<mark>", "</mark>")
+    placed: list[tuple[int, int, str]] = []
+    above = []
+    for anchor, text in quotes:
+        text = doc_marks(text)
+        at = passage.find(text) if text else -1
+        if at < 0 and text:
+            at = passage.lower().find(text.lower())
+        if at < 0:  # not in the passage verbatim: shown above it
+            above.append(f"{anchor}{opening}{escape(text)}{closing}<br><br>" if text else anchor)
+        elif any(a < at + len(text) and at < b for a, b, _ in placed):
+            above.append(anchor)  # its sentence is marked already
+        else:
+            placed.append((at, at + len(text), anchor))
+    out, done = above, 0
+    for a, b, anchor in sorted(placed):
+        out.append(f"{escape(passage[done:a])}{anchor}{opening}{escape(passage[a:b])}{closing}")
+        done = b
+    return "".join(out) + escape(passage[done:])
 
 
-def citation_card(citation: dict, turn: int) -> str:
-    """One cited passage: number, title, date, page, link or DOI, and the passage with its quote marked."""
+NEAR = '<span class="sc-near" title="The sentence nearest the question. The documents do not answer it.">'
+
+
+def by_passage(citations: list[dict]) -> list[list[dict]]:
+    """An answer's citations grouped by the passage they quote, in the order first cited: one
+    source card per passage, however many of its sentences the answer cites."""
+    groups: dict[tuple[str, str], list[dict]] = {}
+    for citation in citations:
+        groups.setdefault((citation.get("document_id") or "", citation.get("passage") or ""), []).append(citation)
+    return list(groups.values())
+
+
+def citation_card(citations: list[dict], turn: int, near: bool = False) -> str:
+    """One cited passage: the numbers that cite it, title, date, page, link or DOI, and the
+    passage with each quote marked (with `near`, the nearest sentence of a declined question shown
+    as such). The card is the target of its first number's links; each further number's links
+    point at its own quote inside it."""
+    citation, numbers = citations[0], [int(c.get("n", 0)) for c in citations]
     meta = []
     if citation.get("date"):
         meta.append(f"<span>{escape(citation['date'])}</span>")
@@ -115,17 +144,21 @@ def citation_card(citation: dict, turn: int) -> str:
     elif source:
         meta.append(f"<span>{escape(source)}</span>")
     notes = []
-    if citation.get("unsupported"):
+    if any(c.get("unsupported") for c in citations):
         notes.append('<p class="sc-warn">This sentence could not be matched to the passage.</p>')
     if citation.get("flagged"):
         notes.append('<p class="sc-warn">This passage reads like instructions; it is shown as text only.</p>')
-    n = int(citation.get("n", 0))
+    quotes = [
+        (f'<span class="sc-at" id="{cite_id(turn, n)}"></span>' if i else "", c.get("quote") or "")
+        for i, (n, c) in enumerate(zip(numbers, citations, strict=True))
+    ]
     title = escape(citation.get("title") or "Untitled")
+    marks = " ".join(f'<span class="sc-n">[{n}]</span>' for n in numbers)
     return (
-        f'<article class="sc-source" id="{cite_id(turn, n)}">'
-        f'<header><span class="sc-n">[{n}]</span> <strong>{title}</strong></header>'
+        f'<article class="sc-source" id="{cite_id(turn, numbers[0])}">'
+        f"<header>{marks} <strong>{title}</strong></header>"
         f'<div class="sc-meta">{" · ".join(meta)}</div>'
-        f'<p class="sc-passage">{highlighted_passage(citation.get("passage") or "", citation.get("quote") or "")}</p>'
+        f'<p class="sc-passage">{highlighted_passage(citation.get("passage") or "", quotes, near)}</p>'
         f"{''.join(notes)}</article>"
     )
 
@@ -148,7 +181,8 @@ def sources_html(turns: list[dict]) -> str:
             heading = "Closest passages (the documents may not answer this)"
         else:
             heading = "Sources"
-        cards = "".join(citation_card(c, turn) for c in answer.get("citations", []))
+        near = bool(answer.get("refused"))
+        cards = "".join(citation_card(group, turn, near) for group in by_passage(answer.get("citations", [])))
         if not cards:
             cards = '<p class="sc-empty">No passages were found.</p>'
         opened = " open" if turn == len(turns) else ""

@@ -47,11 +47,12 @@ document.addEventListener("click", function (event) {
   if (!link) return;
   event.preventDefault();
   event.stopPropagation();
-  var card = document.getElementById(link.getAttribute("href").slice(1));
-  if (!card) return;
+  var target = document.getElementById(link.getAttribute("href").slice(1));
+  if (!target) return;
+  var card = target.closest(".sc-source") || target;  // a passage cited twice: one card, its quotes anchored
   var turn = card.closest("details");
   if (turn) turn.open = true;
-  card.scrollIntoView({behavior: "smooth", block: "center"});
+  target.scrollIntoView({behavior: "smooth", block: "center"});
   card.classList.remove("sc-flash"); void card.offsetWidth; card.classList.add("sc-flash");
 }, true);
 </script>"""

@@ -131,10 +131,15 @@
     } catch (e) { return null; }
   }
 
-  function sourceCard(citation, id) {
+  // One card per passage, however many of its sentences the answer cites (as web/render.py
+  // citation_card): the card is its first number's target, each further number's is an anchor
+  // before its quote. A declined question's nearest sentence is pointed at ("near"), not marked.
+  function sourceCard(citations, turnId, near) {
+    var citation = citations[0];
     var card = el("div", "source");
-    card.id = id;
-    var title = el("div", "title", "[" + citation.n + "] " + (citation.title || "Untitled"));
+    card.id = "sc-" + turnId + "-" + citation.n;
+    var numbers = citations.map(function (c) { return "[" + c.n + "]"; }).join(" ");
+    var title = el("div", "title", numbers + " " + (citation.title || "Untitled"));
     card.appendChild(title);
     var meta = el("div", "meta");
     var parts = [];
@@ -153,18 +158,44 @@
     card.appendChild(meta);
     var passage = el("div", "passage");
     var text = docMarks(citation.passage || "");
-    var quote = docMarks(citation.quote || "");
-    var at = quote ? text.indexOf(quote) : -1;
-    if (at < 0) {
-      if (quote) { passage.appendChild(el("mark", "", quote)); passage.appendChild(document.createTextNode("\n")); }
-      passage.appendChild(document.createTextNode(text));
-    } else {
-      passage.appendChild(document.createTextNode(text.slice(0, at)));
-      passage.appendChild(el("mark", "", quote));
-      passage.appendChild(document.createTextNode(text.slice(at + quote.length)));
-    }
+    var placed = [];
+    var above = [];
+    citations.forEach(function (c, i) {
+      var anchor = i ? el("span", "at") : null;
+      if (anchor) anchor.id = "sc-" + turnId + "-" + c.n;
+      var quote = docMarks(c.quote || "");
+      var at = quote ? text.indexOf(quote) : -1;
+      var overlaps = placed.some(function (p) { return p.at < at + quote.length && at < p.end; });
+      if (at < 0 || overlaps) above.push({ anchor: anchor, quote: at < 0 ? quote : "" });
+      else placed.push({ at: at, end: at + quote.length, anchor: anchor });
+    });
+    function marked(quote) { return near ? el("span", "near", quote) : el("mark", "", quote); }
+    above.forEach(function (p) {
+      if (p.anchor) passage.appendChild(p.anchor);
+      if (p.quote) { passage.appendChild(marked(p.quote)); passage.appendChild(document.createTextNode("\n")); }
+    });
+    placed.sort(function (x, y) { return x.at - y.at; });
+    var done = 0;
+    placed.forEach(function (p) {
+      passage.appendChild(document.createTextNode(text.slice(done, p.at)));
+      if (p.anchor) passage.appendChild(p.anchor);
+      passage.appendChild(marked(text.slice(p.at, p.end)));
+      done = p.end;
+    });
+    passage.appendChild(document.createTextNode(text.slice(done)));
     card.appendChild(passage);
     return card;
+  }
+
+  function byPassage(citations) {
+    var groups = [];
+    var index = {};
+    citations.forEach(function (c) {
+      var key = (c.document_id || "") + "\u0000" + (c.passage || "");
+      if (!(key in index)) { index[key] = groups.length; groups.push([]); }
+      groups[index[key]].push(c);
+    });
+    return groups;
   }
 
   var turn = 0;
@@ -181,9 +212,10 @@
       button.type = "button";
       var target = "sc-" + turn + "-" + part;
       button.addEventListener("click", function () {
-        var card = root.getElementById(target);
-        if (!card) return;
-        card.scrollIntoView({ behavior: "smooth", block: "nearest" });
+        var at = root.getElementById(target);
+        if (!at) return;
+        var card = at.closest(".source") || at;
+        at.scrollIntoView({ behavior: "smooth", block: "nearest" });
         card.classList.add("flash");
         setTimeout(function () { card.classList.remove("flash"); }, 1500);
       });
@@ -195,7 +227,7 @@
     if (answer.citations.length) {
       box.appendChild(el("h3", "", sourcesHeading(answer)));
       var thisTurn = turn;
-      answer.citations.forEach(function (c) { box.appendChild(sourceCard(c, "sc-" + thisTurn + "-" + c.n)); });
+      byPassage(answer.citations).forEach(function (group) { box.appendChild(sourceCard(group, thisTurn, answer.refused)); });
     }
     var facts = answerFacts(answer);
     if (facts) box.appendChild(el("p", "searched", facts));

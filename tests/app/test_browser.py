@@ -76,6 +76,10 @@ def test_chat_answers_with_sources(page, live):
     assert page.locator("#sources mark", has_text="fever").count() == 1
     assert "doi.org/10.1038/s41591-022-02017-5" in page.locator("#sources").inner_html()
     assert "2022-10-02" in page.locator("#sources").inner_text()
+    # one card per passage cited, however many of its sentences the answer quotes
+    cited = httpx.post(f"{live.url}/api/ask", json={"question": QUESTION}).json()["citations"]
+    passages = {(c["document_id"], c["passage"]) for c in cited}
+    assert page.locator("#sources .sc-turn[open] .sc-source").count() == len(passages)
 
     page.wait_for_timeout(500)
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
@@ -84,10 +88,11 @@ def test_chat_answers_with_sources(page, live):
     link = page.locator("#chat a.cite").last  # a [n] marker opens its passage, quote highlighted
     target = link.get_attribute("href").lstrip("#")
     link.click()
-    card = page.locator(f"#{target}")
+    card = page.locator(f".sc-source:has(#{target}), .sc-source#{target}")  # its card, one per passage
     card.wait_for()
-    assert " ".join(card.locator("mark").inner_text().split()) in " ".join(answer.inner_text().split())
-    page.wait_for_function(f"document.getElementById('{target}').classList.contains('sc-flash')")
+    said = " ".join(answer.inner_text().split())
+    assert all(" ".join(m.split()) in said for m in card.locator("mark").all_inner_texts())
+    page.wait_for_function(f"document.getElementById('{target}').closest('.sc-source').classList.contains('sc-flash')")
 
     page.locator("#clear").click()
     page.locator("#sources .sc-source").first.wait_for(state="detached")
@@ -203,3 +208,24 @@ def test_upload_of_several_papers_shows_progress_with_time_left(covidqa_papers, 
     assert page.locator("#upload-results .sc-added").count() == len(papers)
     for paper in papers:
         httpx.delete(f"{live.url}/api/documents/{paper.name}", headers=live.auth).raise_for_status()
+
+
+DECLINED = "What is the capital of France?"
+
+
+def test_a_declined_questions_related_reading_is_not_highlighted_as_an_answer(page, live, host_site):
+    page.goto(live.url)
+    ask_in_chat(page, DECLINED)
+    turn = page.locator("#sources .sc-turn[open]")
+    turn.locator(".sc-near").first.wait_for()
+    assert "Related passages" in turn.locator("h3").inner_text()
+    assert turn.locator("mark").count() == 0  # nothing reads as a quote that answers
+
+    page.goto(host_site)
+    page.locator("[data-studychat] .launcher").click()
+    panel = page.locator("[data-studychat] .panel")
+    panel.locator("input").fill(DECLINED)
+    panel.locator("form button").click()
+    panel.locator(".source .near").first.wait_for()
+    assert "not an answer" in panel.locator(".sources h3").last.inner_text().lower()  # CSS writes it in capitals
+    assert panel.locator(".source mark").count() == 0

@@ -107,3 +107,30 @@ def test_a_tentative_answer_is_muted_and_its_sources_say_so():
     assert "Closest passages" in html and "Searched: the only document · confidence 0.41" in html
     declined = {**tentative, "tentative": False, "refused": True}
     assert "confidence" not in render.sources_html([{"question": "q", "answer": declined}])
+
+
+PASSAGE = "Five patients were treated. All had nephritis. Only mild fever was seen."
+
+
+def test_two_citations_of_one_passage_are_one_card_marking_both_quotes():
+    cited = [
+        {"n": 1, "document_id": "d", "title": "Study", "quote": "Five patients were treated.", "passage": PASSAGE},
+        {"n": 2, "document_id": "d", "title": "Study", "quote": "Only mild fever was seen.", "passage": PASSAGE},
+        {"n": 3, "document_id": "e", "title": "Other", "quote": "Else.", "passage": "Else."},
+    ]
+    html = render.sources_html([{"question": "q", "answer": {"refused": False, "citations": cited}}])
+    assert html.count('<article class="sc-source"') == 2
+    card = html[html.index('id="src-1-1"') : html.index('id="src-1-3"')]
+    assert '<span class="sc-n">[1]</span> <span class="sc-n">[2]</span>' in card
+    assert "<mark>Five patients were treated.</mark> All had nephritis. " in card
+    # the link of [2] points at its own quote inside the card
+    assert '<span class="sc-at" id="src-1-2"></span><mark>Only mild fever was seen.</mark>' in card
+
+
+def test_a_declined_questions_nearest_sentence_is_not_highlighted_as_a_quote():
+    related = [{"n": 1, "document_id": "d", "title": "Study", "quote": "All had nephritis.", "passage": PASSAGE}]
+    html = render.sources_html([{"question": "q", "answer": {"refused": True, "citations": related}}])
+    assert "<mark>" not in html
+    assert '<span class="sc-near"' in html and ">All had nephritis.</span>" in html
+    stated = render.sources_html([{"question": "q", "answer": {"refused": False, "citations": related}}])
+    assert "<mark>All had nephritis.</mark>" in stated and "sc-near" not in stated
