@@ -121,11 +121,17 @@ def by_passage(citations: list[dict]) -> list[list[dict]]:
     return list(groups.values())
 
 
+def anchor(turn: int, n: int, first: bool) -> str:
+    """The empty element before citation n's quote, which its link scrolls to (`data-cite`); the
+    card itself carries the id of its first citation, the anchor the id of any further one."""
+    ident = "" if first else f' id="{cite_id(turn, n)}"'
+    return f'<span class="sc-at"{ident} data-cite="{cite_id(turn, n)}"></span>'
+
+
 def citation_card(citations: list[dict], turn: int, near: bool = False) -> str:
     """One cited passage: the numbers that cite it, title, date, page, link or DOI, and the
     passage with each quote marked (with `near`, the nearest sentence of a declined question shown
-    as such). The card is the target of its first number's links; each further number's links
-    point at its own quote inside it."""
+    as such) after its `anchor`."""
     citation, numbers = citations[0], [int(c.get("n", 0)) for c in citations]
     meta = []
     if citation.get("date"):
@@ -148,10 +154,7 @@ def citation_card(citations: list[dict], turn: int, near: bool = False) -> str:
         notes.append('<p class="sc-warn">This sentence could not be matched to the passage.</p>')
     if citation.get("flagged"):
         notes.append('<p class="sc-warn">This passage reads like instructions; it is shown as text only.</p>')
-    quotes = [
-        (f'<span class="sc-at" id="{cite_id(turn, n)}"></span>' if i else "", c.get("quote") or "")
-        for i, (n, c) in enumerate(zip(numbers, citations, strict=True))
-    ]
+    quotes = [(anchor(turn, int(c.get("n", 0)), c is citation), c.get("quote") or "") for c in citations]
     title = escape(citation.get("title") or "Untitled")
     marks = " ".join(f'<span class="sc-n">[{n}]</span>' for n in numbers)
     return (

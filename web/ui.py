@@ -52,7 +52,8 @@ document.addEventListener("click", function (event) {
   var card = target.closest(".sc-source") || target;  // a passage cited twice: one card, its quotes anchored
   var turn = card.closest("details");
   if (turn) turn.open = true;
-  target.scrollIntoView({behavior: "smooth", block: "center"});
+  var at = card.querySelector('[data-cite="' + target.id + '"]');  // the number's own quote
+  ((at && at.nextElementSibling) || card).scrollIntoView({behavior: "smooth", block: "center"});
   card.classList.remove("sc-flash"); void card.offsetWidth; card.classList.add("sc-flash");
 }, true);
 </script>"""

@@ -161,8 +161,11 @@
     var placed = [];
     var above = [];
     citations.forEach(function (c, i) {
-      var anchor = i ? el("span", "at") : null;
-      if (anchor) anchor.id = "sc-" + turnId + "-" + c.n;
+      // the empty element before the quote, which the number's button scrolls to; the card
+      // carries the first number's id, the anchor any further one's (as web/render.py anchor)
+      var anchor = el("span", "at");
+      anchor.setAttribute("data-cite", "sc-" + turnId + "-" + c.n);
+      if (i) anchor.id = "sc-" + turnId + "-" + c.n;
       var quote = docMarks(c.quote || "");
       var at = quote ? text.indexOf(quote) : -1;
       var overlaps = placed.some(function (p) { return p.at < at + quote.length && at < p.end; });
@@ -215,7 +218,8 @@
         var at = root.getElementById(target);
         if (!at) return;
         var card = at.closest(".source") || at;
-        at.scrollIntoView({ behavior: "smooth", block: "nearest" });
+        var quote = card.querySelector('[data-cite="' + target + '"]');
+        ((quote && quote.nextElementSibling) || card).scrollIntoView({ behavior: "smooth", block: "center" });
         card.classList.add("flash");
         setTimeout(function () { card.classList.remove("flash"); }, 1500);
       });

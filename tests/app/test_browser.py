@@ -93,6 +93,7 @@ def test_chat_answers_with_sources(page, live):
     said = " ".join(answer.inner_text().split())
     assert all(" ".join(m.split()) in said for m in card.locator("mark").all_inner_texts())
     page.wait_for_function(f"document.getElementById('{target}').closest('.sc-source').classList.contains('sc-flash')")
+    sync_api.expect(page.locator(f'[data-cite="{target}"] + mark')).to_be_in_viewport()  # its own quote shown
 
     page.locator("#clear").click()
     page.locator("#sources .sc-source").first.wait_for(state="detached")
@@ -151,6 +152,11 @@ def test_widget_on_another_site_asks_and_cites(page, host_site):
     panel.locator("form button").click()
     panel.locator(".source mark", has_text="fever").wait_for()
     assert panel.locator(".msg.bot .cite").count() >= 1
+    cite = panel.locator(".msg.bot .cite").last  # a number scrolls its own quote into view
+    cite.click()
+    quote = panel.locator(f'[data-cite="sc-1-{cite.inner_text().strip("[]")}"] + mark')
+    sync_api.expect(quote).to_be_in_viewport()
+    page.wait_for_timeout(1600)  # the card's flash over before the screenshot
     heading = panel.locator(".sources h3").first.text_content()
     assert "Sources" in heading or "Closest passages" in heading  # a stated or a tentative answer
     # The host page keeps its own look.

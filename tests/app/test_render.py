@@ -124,7 +124,8 @@ def test_two_citations_of_one_passage_are_one_card_marking_both_quotes():
     assert '<span class="sc-n">[1]</span> <span class="sc-n">[2]</span>' in card
     assert "<mark>Five patients were treated.</mark> All had nephritis. " in card
     # the link of [2] points at its own quote inside the card
-    assert '<span class="sc-at" id="src-1-2"></span><mark>Only mild fever was seen.</mark>' in card
+    assert '<span class="sc-at" id="src-1-2" data-cite="src-1-2"></span><mark>Only mild fever was seen.</mark>' in card
+    assert '<span class="sc-at" data-cite="src-1-1"></span><mark>Five patients were treated.</mark>' in card
 
 
 def test_a_declined_questions_nearest_sentence_is_not_highlighted_as_a_quote():
