@@ -184,21 +184,36 @@ def quote(passage: Passage, spans: list[tuple[int, int]]) -> str:
 def related_reading(
     passages: list[Passage], query_vectors: np.ndarray, notes: list[str] | None = None, reason: str = ""
 ) -> Answer:
-    """A refusal that shows the three best passages as related reading, each quoted for its
-    sentence nearest the question, of at least `MIN_SENTENCE_WORDS` words where it has one (a bare
-    label such as "Original Source:" is near everything and says nothing); `reason` says why,
-    when it is known."""
+    """A refusal that shows the three best passages that do not overlap (`apart`) as related
+    reading, each quoted for its sentence nearest the question, of at least `MIN_SENTENCE_WORDS`
+    words where it has one (a bare label such as "Original Source:" is near everything and says
+    nothing); `reason` says why, when it is known."""
 
     def nearness(s: Sentence) -> tuple[bool, float]:
         return len(s.text.split()) >= MIN_SENTENCE_WORDS, s.topic
 
+    shown = apart(passages, 3)
     nearest: dict[int, Sentence] = {}
-    for s in quotable(split_sentences(passages[:3], query_vectors), passages):
+    for s in quotable(split_sentences(shown, query_vectors), shown):
         if s.passage not in nearest or nearness(s) > nearness(nearest[s.passage]):
             nearest[s.passage] = s
-    citations = [Citation.of(i + 1, p, nearest[i].text if i in nearest else "") for i, p in enumerate(passages[:3])]
+    citations = [Citation.of(i + 1, p, nearest[i].text if i in nearest else "") for i, p in enumerate(shown)]
     text, notes = warned(" ".join(t for t in (REFUSAL, reason, RELATED) if t), citations, notes or [])
     return Answer(text=text, citations=citations, refused=True, notes=notes)
+
+
+def apart(passages: list[Passage], n: int) -> list[Passage]:
+    """The first `n` of `passages` (best first) that share no text with a better one: a passage
+    read with the chunks either side of it overlaps its neighbours', and related reading that
+    shows the same paragraphs twice shows less."""
+    kept: list[Passage] = []
+    for p in passages:
+        if len(kept) == n:
+            break
+        end = p.start + len(p.text)
+        if not any(k.document_id == p.document_id and k.start < end and p.start < k.start + len(k.text) for k in kept):
+            kept.append(p)
+    return kept
 
 
 def warned(text: str, citations: list[Citation], notes: Sequence[str] = ()) -> tuple[str, list[str]]:

@@ -400,3 +400,18 @@ def test_related_reading_quotes_a_sentence_not_a_bare_label(tmp_path, embedder) 
             answer = seed_only.answer(question)
             assert answer.refused
             assert all(len(c.quote.split()) >= 3 for c in answer.citations), [c.quote for c in answer.citations]
+
+
+def test_related_reading_shows_no_paragraph_twice(tmp_path, embedder) -> None:
+    """A passage is read with the chunks either side of it, so the best three overlap on a short
+    page: a declined question's related reading shows passages that share no text."""
+    with seeded_chain(tmp_path, embedder, {}) as seed_only:
+        for question in ("What is the capital of France?", "How should insulin be stored?"):
+            answer = seed_only.answer(question)
+            assert answer.refused and answer.citations
+            lines = [
+                {line.strip() for line in c.passage.splitlines() if len(line.split()) >= 5} for c in answer.citations
+            ]
+            for i, a in enumerate(lines):
+                for b in lines[i + 1 :]:
+                    assert not a & b, a & b
