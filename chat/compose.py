@@ -205,7 +205,9 @@ def related_reading(
 def apart(passages: list[Passage], n: int) -> list[Passage]:
     """The first `n` of `passages` (best first) that share no text with a better one: a passage
     read with the chunks either side of it overlaps its neighbours', and related reading that
-    shows the same paragraphs twice shows less."""
+    shows the same paragraphs twice shows less. (`chat.retrieve.drop_overlapping` is its twin at
+    half the text; merging them changes feature code, `eval.fit_answer.FEATURE_CODE`, so waits for
+    the next refit.)"""
     kept: list[Passage] = []
     for p in passages:
         if len(kept) == n:

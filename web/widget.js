@@ -174,14 +174,14 @@
     });
     function marked(quote) { return near ? el("span", "near", quote) : el("mark", "", quote); }
     above.forEach(function (p) {
-      if (p.anchor) passage.appendChild(p.anchor);
+      passage.appendChild(p.anchor);
       if (p.quote) { passage.appendChild(marked(p.quote)); passage.appendChild(document.createTextNode("\n")); }
     });
     placed.sort(function (x, y) { return x.at - y.at; });
     var done = 0;
     placed.forEach(function (p) {
       passage.appendChild(document.createTextNode(text.slice(done, p.at)));
-      if (p.anchor) passage.appendChild(p.anchor);
+      passage.appendChild(p.anchor);
       passage.appendChild(marked(text.slice(p.at, p.end)));
       done = p.end;
     });

@@ -64,6 +64,16 @@ def ask_in_chat(page, question: str) -> None:
     page.locator("#ask").click()
 
 
+def ask_in_widget(page, host_site: str, question: str):
+    """Open the widget on the host page and ask `question`; returns the widget's panel."""
+    page.goto(host_site)
+    page.locator("[data-studychat] .launcher").click()
+    panel = page.locator("[data-studychat] .panel")
+    panel.locator("input").fill(question)
+    panel.locator("form button").click()
+    return panel
+
+
 def test_chat_answers_with_sources(page, live):
     page.goto(live.url)
     page.get_by_text("Example questions").wait_for()
@@ -186,11 +196,7 @@ def test_markup_in_a_document_is_shown_as_text(page, live, host_site):
         assert MARKUP_TITLE in page.locator("#documents").inner_text()
         assert page.evaluate("window.__pwned") is None
 
-        page.goto(host_site)
-        page.locator("[data-studychat] .launcher").click()
-        panel = page.locator("[data-studychat] .panel")
-        panel.locator("input").fill(question)
-        panel.locator("form button").click()
+        panel = ask_in_widget(page, host_site, question)
         panel.locator(".source").first.wait_for()
         assert '<img src=x onerror="window.__pwned=2">' in panel.inner_text()
         assert panel.locator("img").count() == 0
@@ -227,11 +233,7 @@ def test_a_declined_questions_related_reading_is_not_highlighted_as_an_answer(pa
     assert "Related passages" in turn.locator("h3").inner_text()
     assert turn.locator("mark").count() == 0  # nothing reads as a quote that answers
 
-    page.goto(host_site)
-    page.locator("[data-studychat] .launcher").click()
-    panel = page.locator("[data-studychat] .panel")
-    panel.locator("input").fill(DECLINED)
-    panel.locator("form button").click()
+    panel = ask_in_widget(page, host_site, DECLINED)
     panel.locator(".source .near").first.wait_for()
     assert "not an answer" in panel.locator(".sources h3").last.inner_text().lower()  # CSS writes it in capitals
     assert panel.locator(".source mark").count() == 0
