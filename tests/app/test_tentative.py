@@ -58,6 +58,28 @@ def tentative_live(tmp_path_factory, embedder) -> Live:
         yield running
 
 
+# The colour of an element's text and of what it is drawn on: the first ancestor (or itself)
+# whose background is not transparent, white when none is.
+COLOURS = """e => {
+  let at = e;
+  while (at && getComputedStyle(at).backgroundColor.match(/^rgba\\(.*, 0\\)$|^transparent$/)) at = at.parentElement;
+  return [getComputedStyle(e).color, at ? getComputedStyle(at).backgroundColor : "rgb(255, 255, 255)"];
+}"""
+
+
+def contrast(element) -> float:
+    """The WCAG 2 contrast ratio of an element's text on its background (1 to 21; 4.5 is the
+    least for body text at level AA)."""
+
+    def luminance(css: str) -> float:
+        channels = [int(v) / 255 for v in css[css.index("(") + 1 : css.index(")")].split(",")[:3]]
+        linear = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+        return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+    text, background = sorted(map(luminance, element.evaluate(COLOURS)))
+    return (background + 0.05) / (text + 0.05)
+
+
 def streamed_answer(client: httpx.Client, question: str) -> dict:
     """The `answer` event of /api/ask/stream."""
     name = None
@@ -100,9 +122,11 @@ def test_the_chat_shows_a_tentative_answer_muted_and_a_stated_one_plainly(page, 
     stated, tentative = page.locator("#chat [data-testid='bot']").all()
     assert tentative.inner_text().strip().startswith(TENTATIVE)
     assert stated.locator(".sc-tentative").count() == 0 and TENTATIVE not in stated.inner_text()
-    # Muted: greyer text than the stated answer's, set off by a rule on its left.
+    # Muted: greyer text than the stated answer's, set off by a rule on its left, yet as easy to
+    # read as body text must be (it is an answer, not a disabled control).
     colour = "e => getComputedStyle(e).color"
     assert tentative.locator(".sc-tentative p").first.evaluate(colour) != stated.locator("p").first.evaluate(colour)
+    assert contrast(tentative.locator(".sc-tentative p").first) >= 4.5
     assert tentative.locator(".sc-tentative").evaluate("e => getComputedStyle(e).borderLeftStyle") == "solid"
 
     latest, earlier = page.locator("#sources .sc-turn[data-turn='2']"), page.locator("#sources .sc-turn[data-turn='1']")
@@ -130,6 +154,7 @@ def test_the_widget_shows_a_tentative_answer_muted(page, tentative_live: Live, h
     looks = "e => [getComputedStyle(e).color, getComputedStyle(e).borderLeftWidth]"
     assert tentative.evaluate(looks) == ["rgb(107, 114, 128)", "3px"]  # grey text, a rule on the left
     assert stated.evaluate(looks) == ["rgb(31, 41, 55)", "1px"]
+    assert contrast(tentative.locator("p").first if tentative.locator("p").count() else tentative) >= 4.5
     assert tentative.locator(".sources h3").text_content() == "Closest passages (maybe not an answer)"
     assert "confidence 0.41" in tentative.locator(".searched").inner_text()
     assert stated.locator(".sources h3").text_content() == "Sources"
