@@ -50,7 +50,18 @@ from sklearn.model_selection import GroupKFold
 from chat.candidates import ANSWER_FEATURES
 from chat.chain import Chain
 from chat.compose import about_documents, chosen
-from chat.fitted import MARGIN_CAP, MODELS, RELEVANCE_FEATURES, LinearModel, Ranker, calibrated, logit, relevance_row
+from chat.fitted import (
+    MARGIN_CAP,
+    MODELS,
+    RELEVANCE_FEATURES,
+    LinearModel,
+    Models,
+    Ranker,
+    calibrated,
+    load_model,
+    logit,
+    relevance_row,
+)
 from eval.counting import HIT_SHARE, same_document
 from eval.harness import Asked, Asker
 from eval.suites import BENCHMARKS, ORDER, SUITES, Context, general_fitted, read_jsonl
@@ -127,7 +138,8 @@ def collect(benchmarks: Path, sample: int | None, log) -> list[Question]:
     out: list[Question] = []
     with tempfile.TemporaryDirectory(prefix="studychat-fit-") as work:
         ctx = Context(settings, embedder, Path(work), benchmarks, sample)
-        asker = Asker(settings, embedder, Path(work))
+        # the candidates need the passage model only: the answer model being fitted may not load yet
+        asker = Asker(settings, embedder, Path(work), models=Models(passage=load_model("passage")))
         try:
             for name in ORDER:
                 plan = SUITES[name].plan(ctx)

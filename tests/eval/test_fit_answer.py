@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
+import chat.fitted
 from chat.candidates import ANSWER_FEATURES
-from eval.fit_answer import Question, fit
+from eval.fit_answer import Question, collect, fit
+from tests.needs import shared_data
 
 
 def questions(n: int = 80, candidates: int = 8) -> list[Question]:
@@ -36,3 +38,18 @@ def test_the_fit_records_how_far_the_ranker_s_seed_moves_answer_hit(tmp_path):
         assert low <= three["held_out"][row]["answer_hit"] <= high
         assert one["answer_hit_over_seeds"]["rows"][row] == [one["held_out"][row]["answer_hit"]] * 2
     assert (tmp_path / "three.txt").is_file()
+
+
+def test_collecting_needs_no_answer_model(monkeypatch):
+    """After a change to the features, the shipped answer model no longer loads until it is refit,
+    and `make fit` must still collect the rows to refit it from."""
+    benchmarks = shared_data("benchmarks")
+
+    def stale(*_args, **_kwargs):
+        raise ValueError("answer.json: fitted on other features than chat.candidates computes; refit it")
+
+    monkeypatch.setattr(chat.fitted, "load_answer_model", stale)
+    asked = collect(benchmarks, 1, lambda line: None)
+    assert {q.suite for q in asked} >= {"own", "covidqa", "pubmedqa"}
+    assert all(q.features.shape[1:] == (len(ANSWER_FEATURES),) for q in asked if len(q.features))
+    assert any(q.labels.any() for q in asked)
