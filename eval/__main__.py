@@ -1,7 +1,7 @@
 """`python -m eval`: run the evaluation suites and print one table per corpus kind.
 
 `--suite NAME[,NAME]` picks suites (own, reader, covidqa, unrelated, general, covidqa-small,
-pubmedqa, or their letters a-g; all by default), `--sample N` keeps a fixed few questions of each
+pubmedqa, alone, or their letters a-h; all by default), `--sample N` keeps a fixed few questions of each
 for a quick run. `--compare own|covidqa` runs the older comparison with the LangChain tutorial
 pipeline (and, on the papers, plain dense sentence search) instead.
 """

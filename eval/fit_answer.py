@@ -4,11 +4,12 @@ Two steps, the first slow (the chain reads every question of the suites), the se
 
 1. collect: every question of the suites of `python -m eval` (`eval.suites`: the own set, the
    reader questions, COVID-QA over the 98 papers and in small corpora, a fixed sample of
-   `eval.suites.GENERAL_FITTED` general questions over the home corpus and the papers, the unrelated PubMedQA
-   questions, each PubMedQA abstract with its four nearest) goes through the chain's condensing
-   and retrieval, and each of its candidate quotes (`chat.extractive.candidate_quotes`) becomes a
-   row of `chat.candidates.ANSWER_FEATURES`, labelled 1 when quoting it would count as a hit by
-   the rule of `eval/counting.py` (its document the expected one, its text holding the answer).
+   `eval.suites.GENERAL_FITTED` general questions over the home corpus and the papers, the
+   unrelated PubMedQA questions, each PubMedQA abstract with its four nearest, each home document
+   alone) goes through the chain's condensing and retrieval, and each of its candidate quotes
+   (`chat.extractive.candidate_quotes`) becomes a row of `chat.candidates.ANSWER_FEATURES`,
+   labelled 1 when quoting it would count as a hit by the rule of `eval/counting.py` (its
+   document the expected one, its text holding the answer).
    Kept in `--rows` (default `data/answer-rows.pkl`) for step 2.
 2. fit: a LightGBM LambdaRank model (`RANKER`, fixed settings) over the rows of the answerable
    questions that have a quote that answers ranks candidates; a logistic regression over the
@@ -16,9 +17,9 @@ Two steps, the first slow (the chain reads every question of the suites), the se
    candidate's score and the relevance, calibrated together (`fit_calibration`), are the
    answer's confidence. Every figure printed and recorded is held out:
    5 folds by group (a paper with its questions, in both COVID-QA suites; an abstract with its
-   question, which the unrelated suite also asks; a home document with its questions; a general
-   question over both corpora), each question answered by a ranker and a calibration fitted
-   without its group.
+   question, which the unrelated suite also asks; a home document with its questions, in the
+   home corpus and alone; a general question over every corpus it is asked over), each question
+   answered by a ranker and a calibration fitted without its group.
 
 The two thresholds follow a stated rule on those held-out confidences: `confident` is the lowest
 at which the answers given confidently hit at least `PRECISION` of the time, counting every
@@ -37,6 +38,7 @@ import platform
 import subprocess
 import sys
 import tempfile
+import zlib
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
@@ -105,6 +107,9 @@ RANKER = {
     "n_jobs": 2,
     "verbose": -1,
 }
+# Suites measured and never fitted on: a corpus kind the models never saw (one document alone), so
+# that its figures say how the answerer holds on a kind of corpus it was not fitted to
+MEASURED_ONLY = frozenset({"alone"})
 PRECISION = 0.90  # of the confident answers, the share that must hit (held out)
 MAX_DECLINED = 0.03  # of the answerable questions, the most declined (held out)
 
@@ -127,7 +132,7 @@ def group_of(suite: str, asked: Asked) -> str:
     """The cross-validation group of a question: what must not be both fitted on and measured."""
     if suite in ("covidqa", "covidqa-small"):
         return "paper:" + asked.expected.document
-    if suite in ("pubmedqa", "unrelated", "general"):
+    if suite in ("pubmedqa", "unrelated", "general") or "alone-general" in asked.rows:
         return "question:" + asked.question.strip().lower()
     return "document:" + asked.expected.document if asked.expected.answerable else "question:" + asked.id
 
@@ -209,14 +214,16 @@ class Read:
     relevance: np.ndarray
     about: np.ndarray
 
+    @classmethod
+    def nothing(cls, n: int) -> Read:
+        """The reading of `n` questions without a candidate."""
+        return cls(
+            np.full(n, -MARGIN_CAP), np.zeros(n, bool), np.zeros((n, len(RELEVANCE_FEATURES))), np.zeros(n, bool)
+        )
+
 
 def read(questions: list[Question], ranker: Ranker) -> Read:
-    found = Read(
-        np.full(len(questions), -MARGIN_CAP),
-        np.zeros(len(questions), bool),
-        np.zeros((len(questions), len(RELEVANCE_FEATURES))),
-        np.zeros(len(questions), bool),
-    )
+    found = Read.nothing(len(questions))
     for i, q in enumerate(questions):
         if len(q.features):
             scores = ranker.scores(q.features)
@@ -235,12 +242,33 @@ def fit_calibration(score: np.ndarray, relevance: np.ndarray, hit: np.ndarray) -
     return float(model.coef_[0, 0]), float(model.coef_[0, 1]), float(model.intercept_[0])
 
 
+def fitted_on(questions: list[Question]) -> np.ndarray:
+    """(n,) bool: the questions the models may be fitted on (not of a `MEASURED_ONLY` suite)."""
+    return np.array([q.suite not in MEASURED_ONLY for q in questions])
+
+
+def split(questions: list[Question]) -> list[tuple[np.ndarray, np.ndarray]]:
+    """`FOLDS` (train, test) index pairs: the questions fitted on (`fitted_on`) split by group
+    (GroupKFold), a `MEASURED_ONLY` question tested in the fold of its group (or, for a group
+    fitted on nowhere, a fold by its name) and never trained on. The folds, and so the fit, are
+    the same with or without the measured-only questions."""
+    taught = fitted_on(questions)
+    groups = [q.group for q in questions]
+    taught_at = np.flatnonzero(taught)
+    fold_of = {}
+    for k, (_, test) in enumerate(GroupKFold(n_splits=FOLDS).split(taught_at, groups=[groups[i] for i in taught_at])):
+        fold_of.update({groups[taught_at[j]]: k for j in test})
+    fold = np.array([fold_of.get(g, zlib.crc32(g.encode()) % FOLDS) for g in groups])
+    return [(np.flatnonzero(taught & (fold != k)), np.flatnonzero(fold == k)) for k in range(FOLDS)]
+
+
 def held_out(questions: list[Question], seed: int = 0) -> tuple[Read, np.ndarray, np.ndarray]:
     """(what held-out rankers read, confidence, relevance) per question: each from a ranker (fitted
-    with `seed`), a calibration and a relevance model fitted without its group."""
+    with `seed`), a calibration and a relevance model fitted without its group, and never on a
+    `MEASURED_ONLY` suite."""
     answerable = np.array([q.answerable for q in questions])
-    folds = list(GroupKFold(n_splits=FOLDS).split(questions, groups=[q.group for q in questions]))
-    found = read(questions, fit_ranker(questions, seed))  # every field overwritten below, fold by fold
+    folds = split(questions)
+    found = Read.nothing(len(questions))  # every field filled below, fold by fold
     for train, test in folds:
         part = read([questions[i] for i in test], fit_ranker([questions[i] for i in train], seed))
         for name in ("score", "hit", "relevance", "about"):
@@ -311,14 +339,14 @@ def held_out_table(questions: list[Question], seed: int = 0) -> tuple[dict, Read
     questions answered held out (`held_out`, the ranker fitted with `seed`), the thresholds set by
     their rule on that reading."""
     found, confidence, relevance = held_out(questions, seed)
-    answerable = np.array([q.answerable for q in questions])
-    confident, declined = thresholds(confidence, relevance, found.about, found.hit, answerable)
+    answerable, t = np.array([q.answerable for q in questions]), fitted_on(questions)
+    confident, declined = thresholds(confidence[t], relevance[t], found.about[t], found.hit[t], answerable[t])
     by_row: dict[str, list[int]] = defaultdict(list)
     shown = {row.key for suite in SUITES.values() for row in suite.rows}
     for i, q in enumerate(questions):
         for key in set(q.rows_key) & shown:
             by_row[key].append(i)
-    by_row["all"] = list(range(len(questions)))
+    by_row["all"] = list(np.flatnonzero(t))  # the questions the thresholds' rule counts
     per_row = {
         key: figures(
             confidence[idx], relevance[idx], found.about[idx], found.hit[idx], answerable[idx], confident, declined
@@ -340,11 +368,13 @@ def fit(questions: list[Question], rows_sha: str, ranker_file: Path, seeds: int 
         for key, row in table.items():
             if row["answer_hit"] is not None:
                 hits[key].append(row["answer_hit"])
-    # The final parts: the ranker on every question; the calibration and the relevance model on the
-    # held-out reading, which is what they meet in use (a ranker's scores on questions it never saw).
-    ranker = fit_ranker(questions)
-    a, c, b = fit_calibration(found.score, relevance, found.hit)
-    relevance_model = fit_linear(found.relevance, answerable, RELEVANCE_FEATURES)
+    # The final parts: the ranker on every question fitted on; the calibration and the relevance
+    # model on their held-out reading, which is what they meet in use (a ranker's scores on
+    # questions it never saw).
+    t = fitted_on(questions)
+    ranker = fit_ranker([q for q, taught in zip(questions, t, strict=True) if taught])
+    a, c, b = fit_calibration(found.score[t], relevance[t], found.hit[t])
+    relevance_model = fit_linear(found.relevance[t], answerable[t], RELEVANCE_FEATURES)
     ranker.booster.save_model(str(ranker_file))
     return {
         "ranker": {"file": ranker_file.name, "settings": RANKER},
@@ -359,8 +389,9 @@ def fit(questions: list[Question], rows_sha: str, ranker_file: Path, seeds: int 
         "held_out": per_row,
         "answer_hit_over_seeds": {"seeds": seeds, "rows": {key: [min(v), max(v)] for key, v in hits.items()}},
         "fitted_on": {
-            "questions": len(questions),
-            "by_suite": {s: sum(q.suite == s for q in questions) for s in ORDER},
+            "questions": int(fitted_on(questions).sum()),
+            "by_suite": {s: sum(q.suite == s for q in questions) for s in ORDER if s not in MEASURED_ONLY},
+            "measured_only": {s: sum(q.suite == s for q in questions) for s in sorted(MEASURED_ONLY)},
             "candidates": int(sum(len(q.features) for q in questions)),
             "rows_sha256": rows_sha,
             "feature_code_sha256": feature_code_digest(),

@@ -11,14 +11,19 @@ row each is counted in.
 (f) pubmedqa: each PubMedQA abstract with its four nearest abstracts, asked its own question,
     expecting its conclusions.
 (g) reader: `eval/reader.jsonl`, plain reader questions over the seed and `eval/documents/`.
+(h) alone: each home document alone in a fresh store (the product as shipped holds the seed
+    alone; "Search in" one document searches one), asked the questions of (a) and (g) it answers;
+    the seed alone is also asked their questions to decline, and every document alone a fixed
+    sample of `GENERAL_ALONE` of the general questions the answer model is fitted on.
 
 "Nearest" is by the bundled model's mean document vector (`eval.neighbours`). `sample` (a fixed
 seed) keeps a few questions of each for a quick run: N questions each; for the papers the first
 3N - 2 (N development papers); for (f) N abstracts among the first 5N.
 
 Held out: the answer model (`chat/models/answer.json`, fitted by `eval.fit_answer`) was fitted on
-every suite but the general questions outside its fixed sample of `GENERAL_FITTED`: those rows
-are marked IN-SAMPLE, and their held-out figures are the cross-validated ones `python -m
+every suite but (h) (`eval.fit_answer.MEASURED_ONLY`: a corpus kind it never sees, though its
+questions are asked in other suites) and the general questions outside its fixed sample of
+`GENERAL_FITTED`: those rows are marked IN-SAMPLE, and their held-out figures are the cross-validated ones `python -m
 eval.fit_answer` prints and records. The general questions it never saw have rows of their own.
 The passage model (`eval.fit`) was fitted on (a) and (b). The 901 held-out COVID-QA questions
 are not in `../shared`.
@@ -47,15 +52,21 @@ READER = HERE / "reader.jsonl"
 SEED_NUMBER = 7
 NEAREST = 4
 GENERAL_FITTED = 600  # general questions the answer model is fitted on; the rest are held out
+GENERAL_ALONE = 60  # of those, asked over each home document alone
 
-HOME, PAPERS, SMALL = "home", "papers", "small"
+HOME, PAPERS, SMALL, ALONE = "home", "papers", "small", "alone"
 KINDS = {
     HOME: "Home documents: the seed article and eval/documents/ ((d): corpus/ alone)",
     PAPERS: "The 98 COVID-QA papers in one store",
     SMALL: "Small corpora: a document with its four nearest, each in a fresh store",
+    ALONE: "One document alone in a fresh store",
 }
 IN_SAMPLE_PART = f"IN-SAMPLE in part: the answer model was fitted on {GENERAL_FITTED} of these"
 IN_SAMPLE_FIT = "IN-SAMPLE: the answer model was fitted on these (held out: python -m eval.fit_answer)"
+IN_SAMPLE_QUESTIONS = (
+    "IN-SAMPLE questions: the answer model was fitted on them over other corpora, never over one document "
+    "alone (held out: python -m eval.fit_answer)"
+)
 
 
 @dataclass(frozen=True)
@@ -163,6 +174,32 @@ def plan_reader(ctx: Context) -> Plan:
         for r in ctx.pick(read_jsonl(READER))
     ]
     return [(own_corpus(ctx), asked)]
+
+
+def plan_alone(ctx: Context) -> Plan:
+    own = own_corpus(ctx)
+    asked = [
+        Asked(
+            c.id, c.question, Expected(document=c.source if c.in_scope else "", pattern=c.expect), ("alone",), c.history
+        )
+        for c in load_cases()
+    ] + [
+        Asked(r["id"], r["question"], Expected(document=r["document"], pattern=r["expect"]), ("alone",), r["history"])
+        for r in read_jsonl(READER)
+    ]
+    general = ctx.pick(general_fitted(read_jsonl(ctx.benchmarks / "nq-open-general.jsonl")), GENERAL_ALONE)
+    general_asked = [Asked(r["id"], r["question"], Expected(), ("alone-general",)) for r in general]
+    paths = sorted(p for p in own.folder.rglob("*") if p.is_file())
+    plan = []
+    for path in [own.folder / SEED.name] if ctx.sample else paths:  # a sample asks over the seed alone
+        document = path.relative_to(own.folder).as_posix().replace("/", "--")
+        its = [
+            q
+            for q in asked
+            if q.expected.document == document or (path.name == SEED.name and not q.expected.answerable)
+        ]
+        plan.append((Corpus(own.folder, [path]), ctx.pick(its) + ctx.pick(general_asked)))
+    return plan
 
 
 def plan_covidqa(ctx: Context) -> Plan:
@@ -302,9 +339,27 @@ SUITES = {
         Suite(
             "reader", "g", (Row("reader", "(g) reader questions, eval/reader.jsonl", HOME, IN_SAMPLE_FIT),), plan_reader
         ),
+        Suite(
+            "alone",
+            "h",
+            (
+                Row("alone", "(h) one home document alone, (a) and (g) questions", ALONE, IN_SAMPLE_QUESTIONS),
+                Row("alone-general", "(h) the same, general questions (decline)", ALONE, IN_SAMPLE_QUESTIONS),
+            ),
+            plan_alone,
+        ),
     )
 }
-ORDER = ("own", "reader", "covidqa", "unrelated", "general", "covidqa-small", "pubmedqa")  # shared stores first
+ORDER = (
+    "own",
+    "reader",
+    "covidqa",
+    "unrelated",
+    "general",
+    "covidqa-small",
+    "pubmedqa",
+    "alone",
+)  # shared stores first
 
 
 def parse_names(text: str) -> list[str]:
@@ -314,6 +369,6 @@ def parse_names(text: str) -> list[str]:
     for part in filter(None, (p.strip() for p in re.split(r"[,\s]+", text))):
         name = letters.get(part, part)
         if name not in SUITES:
-            raise ValueError(f"unknown suite {part!r}: choose from {', '.join(SUITES)} (or their letters a-g)")
+            raise ValueError(f"unknown suite {part!r}: choose from {', '.join(SUITES)} (or their letters a-h)")
         names.append(name)
     return sorted(set(names), key=ORDER.index)

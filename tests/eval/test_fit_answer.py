@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
 import chat.fitted
@@ -38,6 +40,21 @@ def test_the_fit_records_how_far_the_ranker_s_seed_moves_answer_hit(tmp_path):
         assert low <= three["held_out"][row]["answer_hit"] <= high
         assert one["answer_hit_over_seeds"]["rows"][row] == [one["held_out"][row]["answer_hit"]] * 2
     assert (tmp_path / "three.txt").is_file()
+
+
+def test_a_measured_only_suite_is_held_out_and_never_fitted_on(tmp_path):
+    """One document alone (`eval.fit_answer.MEASURED_ONLY`) is a corpus kind the models never see:
+    its questions get a held-out row, and the ranker is the one fitted without them."""
+    asked = questions()
+    alone = [dataclasses.replace(q, id=f"{q.id}-alone", suite="alone", rows_key=("alone",)) for q in asked[:30]]
+    without = fit(asked, "sha", tmp_path / "without.txt")
+    measured = fit(asked + alone, "sha", tmp_path / "with.txt")
+    assert (tmp_path / "with.txt").read_text() == (tmp_path / "without.txt").read_text()
+    for part in ("relevance", "calibration", "confident"):
+        assert measured[part] == without[part]
+    assert measured["held_out"]["alone"]["questions"] == 30 and "alone" not in without["held_out"]
+    assert measured["held_out"]["all"] == without["held_out"]["all"]
+    assert measured["fitted_on"]["questions"] == len(asked) and measured["fitted_on"]["measured_only"] == {"alone": 30}
 
 
 def test_collecting_needs_no_answer_model(monkeypatch):
