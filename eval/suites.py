@@ -23,10 +23,10 @@ seed) keeps a few questions of each for a quick run: N questions each; for the p
 Held out: the answer model (`chat/models/answer.json`, fitted by `eval.fit_answer`) was fitted on
 every suite but (h) (`eval.fit_answer.MEASURED_ONLY`: a corpus kind it never sees, though its
 questions are asked in other suites) and the general questions outside its fixed sample of
-`GENERAL_FITTED`: those rows are marked IN-SAMPLE, and their held-out figures are the cross-validated ones `python -m
-eval.fit_answer` prints and records. The general questions it never saw have rows of their own.
-The passage model (`eval.fit`) was fitted on (a) and (b). The 901 held-out COVID-QA questions
-are not in `../shared`.
+`GENERAL_FITTED`: those rows are marked IN-SAMPLE, and their held-out figures are the
+cross-validated ones `python -m eval.fit_answer` prints and records. The general questions it
+never saw have rows of their own. The passage model (`eval.fit`) was fitted on (a) and (b). The
+901 held-out COVID-QA questions are not in `../shared`.
 """
 
 from __future__ import annotations
@@ -42,6 +42,7 @@ from eval.counting import Expected
 from eval.harness import Asked, Corpus
 from eval.neighbours import small_corpora
 from eval.run import SEED, build_corpus, load_cases
+from ingest.pipeline import document_id
 from studychat.embedder import Embedder
 from studychat.settings import Settings
 
@@ -158,41 +159,39 @@ def _declined(rows: list[dict], key: str) -> list[Asked]:
 # ---- the suites --------------------------------------------------------------------------------
 
 
-def plan_own(ctx: Context) -> Plan:
-    asked = [
-        Asked(
-            c.id, c.question, Expected(document=c.source if c.in_scope else "", pattern=c.expect), ("own",), c.history
-        )
-        for c in ctx.pick(load_cases())
+def own_asked(key: str, pick: Callable[[list], list] = list) -> list[Asked]:
+    """The questions of `eval/qa.jsonl` (those `pick` keeps), counted in row `key`."""
+    return [
+        Asked(c.id, c.question, Expected(document=c.source if c.in_scope else "", pattern=c.expect), (key,), c.history)
+        for c in pick(load_cases())
     ]
-    return [(own_corpus(ctx), asked)]
+
+
+def reader_asked(key: str, pick: Callable[[list], list] = list) -> list[Asked]:
+    """The questions of `eval/reader.jsonl` (those `pick` keeps), counted in row `key`."""
+    return [
+        Asked(r["id"], r["question"], Expected(document=r["document"], pattern=r["expect"]), (key,), r["history"])
+        for r in pick(read_jsonl(READER))
+    ]
+
+
+def plan_own(ctx: Context) -> Plan:
+    return [(own_corpus(ctx), own_asked("own", ctx.pick))]
 
 
 def plan_reader(ctx: Context) -> Plan:
-    asked = [
-        Asked(r["id"], r["question"], Expected(document=r["document"], pattern=r["expect"]), ("reader",), r["history"])
-        for r in ctx.pick(read_jsonl(READER))
-    ]
-    return [(own_corpus(ctx), asked)]
+    return [(own_corpus(ctx), reader_asked("reader", ctx.pick))]
 
 
 def plan_alone(ctx: Context) -> Plan:
     own = own_corpus(ctx)
-    asked = [
-        Asked(
-            c.id, c.question, Expected(document=c.source if c.in_scope else "", pattern=c.expect), ("alone",), c.history
-        )
-        for c in load_cases()
-    ] + [
-        Asked(r["id"], r["question"], Expected(document=r["document"], pattern=r["expect"]), ("alone",), r["history"])
-        for r in read_jsonl(READER)
-    ]
+    asked = own_asked("alone") + reader_asked("alone")
     general = ctx.pick(general_fitted(read_jsonl(ctx.benchmarks / "nq-open-general.jsonl")), GENERAL_ALONE)
     general_asked = [Asked(r["id"], r["question"], Expected(), ("alone-general",)) for r in general]
     paths = sorted(p for p in own.folder.rglob("*") if p.is_file())
     plan = []
     for path in [own.folder / SEED.name] if ctx.sample else paths:  # a sample asks over the seed alone
-        document = path.relative_to(own.folder).as_posix().replace("/", "--")
+        document = document_id(path, own.folder)
         its = [
             q
             for q in asked
