@@ -24,7 +24,10 @@ Two steps, the first slow (the chain reads every question of the suites), the se
 The two thresholds follow a stated rule on those held-out confidences: `confident` is the lowest
 at which the answers given confidently hit at least `PRECISION` of the time, counting every
 question (an answer to a question that should be declined is a miss); `declined` is the highest
-at which at most `MAX_DECLINED` of the answerable questions are declined.
+at which at most `MAX_DECLINED` of the answerable questions are declined. The shipped thresholds,
+calibration and relevance model are set on the readings of every ranker seed (`--seeds`) taken
+together; in the printed table each question is counted at thresholds set without its fold, so
+the figures that depend on them are held out as well.
 """
 
 from __future__ import annotations
@@ -334,47 +337,90 @@ def figures(confidence, relevance, about, hit, answerable, confident, declined) 
     }
 
 
-def held_out_table(questions: list[Question], seed: int = 0) -> tuple[dict, Read, np.ndarray, tuple[float, float]]:
-    """(the figures of each table row, the held-out reading, relevance, (confident, declined)): the
-    questions answered held out (`held_out`, the ranker fitted with `seed`), the thresholds set by
-    their rule on that reading."""
-    found, confidence, relevance = held_out(questions, seed)
-    answerable, t = np.array([q.answerable for q in questions]), fitted_on(questions)
-    confident, declined = thresholds(confidence[t], relevance[t], found.about[t], found.hit[t], answerable[t])
+Reading = tuple[Read, np.ndarray, np.ndarray]  # what `held_out` returns for one ranker seed
+
+
+def pooled_thresholds(readings: list[Reading], questions: list[Question], counted: np.ndarray) -> tuple[float, float]:
+    """(confident, declined) by the rule (`thresholds`) over the `counted` questions' readings of
+    every ranker seed taken together (each question counted once a seed), so that one seed's
+    draws do not set them."""
+    answerable = np.array([q.answerable for q in questions])[counted]
+    found = [r[0] for r in readings]
+    return thresholds(
+        np.concatenate([r[1][counted] for r in readings]),
+        np.concatenate([r[2][counted] for r in readings]),
+        np.concatenate([f.about[counted] for f in found]),
+        np.concatenate([f.hit[counted] for f in found]),
+        np.tile(answerable, len(readings)),
+    )
+
+
+def held_out_thresholds(readings: list[Reading], questions: list[Question]) -> tuple[np.ndarray, np.ndarray, list]:
+    """(confident, declined) per question, each set by the rule on the readings of the other folds'
+    questions fitted on (`pooled_thresholds`), never on its own: so the figures that depend on
+    the thresholds are held out too. Also the (confident, declined) pair of each fold."""
+    confident, declined, by_fold = np.zeros(len(questions)), np.zeros(len(questions)), []
+    for train, test in split(questions):
+        pair = pooled_thresholds(readings, questions, train)
+        confident[test], declined[test] = pair
+        by_fold.append([round(x, 4) for x in pair])
+    return confident, declined, by_fold
+
+
+def held_out_table(questions: list[Question], reading: Reading, confident: np.ndarray, declined: np.ndarray) -> dict:
+    """The figures of each table row for one held-out `reading` (`held_out`), each question
+    counted at its held-out thresholds (`held_out_thresholds`)."""
+    found, confidence, relevance = reading
+    answerable = np.array([q.answerable for q in questions])
     by_row: dict[str, list[int]] = defaultdict(list)
     shown = {row.key for suite in SUITES.values() for row in suite.rows}
     for i, q in enumerate(questions):
         for key in set(q.rows_key) & shown:
             by_row[key].append(i)
-    by_row["all"] = list(np.flatnonzero(t))  # the questions the thresholds' rule counts
-    per_row = {
+    by_row["all"] = list(np.flatnonzero(fitted_on(questions)))  # the questions the thresholds' rule counts
+    return {
         key: figures(
-            confidence[idx], relevance[idx], found.about[idx], found.hit[idx], answerable[idx], confident, declined
+            confidence[idx],
+            relevance[idx],
+            found.about[idx],
+            found.hit[idx],
+            answerable[idx],
+            confident[idx],
+            declined[idx],
         )
         for key, idx in ((k, np.array(v)) for k, v in by_row.items())
     }
-    return per_row, found, relevance, (confident, declined)
 
 
 def fit(questions: list[Question], rows_sha: str, ranker_file: Path, seeds: int = 1) -> dict:
-    """The answer model's JSON, its ranker written to `ranker_file`. With `seeds` > 1 it also
-    records, for each table row, the lowest and highest held-out answer hit over rankers fitted
-    with seeds 0 .. `seeds` - 1 (row and column sampling draw differently): how far a figure moves
-    by chance alone, the least a change must move it to be a result."""
-    per_row, found, relevance, (confident, declined) = held_out_table(questions)
-    answerable = np.array([q.answerable for q in questions])
+    """The answer model's JSON, its ranker written to `ranker_file`.
+
+    The questions are read held out by rankers fitted with seeds 0 .. `seeds` - 1 (row and column
+    sampling draw differently). The thresholds, the calibration and the relevance model are set
+    on those readings taken together, so that a refit moves them less; the table is seed 0's
+    reading at held-out thresholds, and for each row the lowest and highest answer hit over the
+    seeds is recorded: how far a figure moves by chance alone, the least a change must move it to
+    be a result."""
+    readings = [held_out(questions, seed) for seed in range(seeds)]
+    confident_at, declined_at, by_fold = held_out_thresholds(readings, questions)
+    tables = [held_out_table(questions, reading, confident_at, declined_at) for reading in readings]
     hits = defaultdict(list)
-    for table in [per_row, *(held_out_table(questions, seed)[0] for seed in range(1, seeds))]:
+    for table in tables:
         for key, row in table.items():
             if row["answer_hit"] is not None:
                 hits[key].append(row["answer_hit"])
-    # The final parts: the ranker on every question fitted on; the calibration and the relevance
-    # model on their held-out reading, which is what they meet in use (a ranker's scores on
-    # questions it never saw).
+    # The final parts: the ranker on every question fitted on; the thresholds, the calibration and
+    # the relevance model on the held-out readings, which are what they meet in use (a ranker's
+    # scores on questions it never saw).
     t = fitted_on(questions)
+    answerable = np.tile([q.answerable for q in questions], seeds)[np.tile(t, seeds)]
+    found = [r[0] for r in readings]
+    score, hit = (np.concatenate([getattr(f, name)[t] for f in found]) for name in ("score", "hit"))
+    relevance = np.concatenate([r[2][t] for r in readings])
+    confident, declined = pooled_thresholds(readings, questions, t)
+    a, c, b = fit_calibration(score, relevance, hit)
+    relevance_model = fit_linear(np.vstack([f.relevance[t] for f in found]), answerable, RELEVANCE_FEATURES)
     ranker = fit_ranker([q for q, taught in zip(questions, t, strict=True) if taught])
-    a, c, b = fit_calibration(found.score[t], relevance[t], found.hit[t])
-    relevance_model = fit_linear(found.relevance[t], answerable[t], RELEVANCE_FEATURES)
     ranker.booster.save_model(str(ranker_file))
     return {
         "ranker": {"file": ranker_file.name, "settings": RANKER},
@@ -384,9 +430,11 @@ def fit(questions: list[Question], rows_sha: str, ranker_file: Path, seeds: int 
         "rule": (
             f"declined: under the highest held-out relevance at which at most {MAX_DECLINED} of the answerable "
             f"questions are declined; confident: the lowest held-out confidence at which the answers given "
-            f"confidently hit at least {PRECISION} of the time (an answer to a question to decline is a miss)"
+            f"confidently hit at least {PRECISION} of the time (an answer to a question to decline is a miss); "
+            f"both over the readings of every ranker seed together"
         ),
-        "held_out": per_row,
+        "held_out": tables[0],
+        "thresholds_by_fold": {"confident_declined": by_fold, "note": "each set without its fold, as the table counts"},
         "answer_hit_over_seeds": {"seeds": seeds, "rows": {key: [min(v), max(v)] for key, v in hits.items()}},
         "fitted_on": {
             "questions": int(fitted_on(questions).sum()),

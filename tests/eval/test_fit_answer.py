@@ -5,10 +5,11 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
+import pytest
 
 import chat.fitted
 from chat.candidates import ANSWER_FEATURES
-from eval.fit_answer import Question, collect, fit
+from eval.fit_answer import Question, Read, collect, fit, held_out_table, held_out_thresholds, pooled_thresholds
 from tests.needs import shared_data
 
 
@@ -33,13 +34,33 @@ def test_the_fit_records_how_far_the_ranker_s_seed_moves_answer_hit(tmp_path):
     asked = questions()
     one = fit(asked, "sha", tmp_path / "one.txt")
     three = fit(asked, "sha", tmp_path / "three.txt", seeds=3)
-    assert three["held_out"] == one["held_out"]  # seed 0 is the model's own table
     assert three["answer_hit_over_seeds"]["seeds"] == 3
     for row in ("own", "covidqa", "all"):
         low, high = three["answer_hit_over_seeds"]["rows"][row]
         assert low <= three["held_out"][row]["answer_hit"] <= high
         assert one["answer_hit_over_seeds"]["rows"][row] == [one["held_out"][row]["answer_hit"]] * 2
-    assert (tmp_path / "three.txt").is_file()
+    assert (tmp_path / "three.txt").read_text() == (tmp_path / "one.txt").read_text()  # the ranker: seed 0
+
+
+def test_a_fold_unlike_the_others_is_counted_at_thresholds_set_without_it():
+    """The thresholds are fitted numbers too: each question is counted at the thresholds set on
+    the other folds' readings. When one home document's answerable questions read as less
+    relevant than every other's, they are declined at the others' threshold, where a rule set on
+    every question would lower the threshold to answer them and report no decline."""
+    asked = questions(100)
+    weak = asked[1].group
+    answerable = np.array([q.answerable for q in asked])
+    relevance = np.where(answerable, 0.9, 0.1)
+    relevance[[q.group == weak for q in asked]] = 0.3
+    found = Read(np.zeros(len(asked)), answerable.copy(), np.zeros((len(asked), 1)), np.zeros(len(asked), bool))
+    reading = (found, np.full(len(asked), 0.95), relevance)
+    every = pooled_thresholds([reading], asked, np.ones(len(asked), bool))
+    assert every[1] <= 0.3  # in-sample, the weak document's questions would all be answered
+    confident, declined, by_fold = held_out_thresholds([reading], asked)
+    table = held_out_table(asked, reading, confident, declined)
+    weak_share = sum(q.group == weak for q in asked) / answerable.sum()
+    assert table["all"]["answerable_declined"] == pytest.approx(weak_share, abs=0.01) and weak_share > 0.03
+    assert len(by_fold) == 5 and {pair[1] for pair in by_fold} == {0.9, every[1]}
 
 
 def test_a_measured_only_suite_is_held_out_and_never_fitted_on(tmp_path):
