@@ -45,6 +45,7 @@ import zlib
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import lightgbm
 import numpy as np
@@ -265,7 +266,16 @@ def split(questions: list[Question]) -> list[tuple[np.ndarray, np.ndarray]]:
     return [(np.flatnonzero(taught & (fold != k)), np.flatnonzero(fold == k)) for k in range(FOLDS)]
 
 
-def held_out(questions: list[Question], seed: int = 0) -> tuple[Read, np.ndarray, np.ndarray]:
+class Reading(NamedTuple):
+    """What `held_out` gives for one ranker seed: what the held-out rankers read, and each
+    question's confidence and relevance."""
+
+    found: Read
+    confidence: np.ndarray
+    relevance: np.ndarray
+
+
+def held_out(questions: list[Question], seed: int = 0) -> Reading:
     """(what held-out rankers read, confidence, relevance) per question: each from a ranker (fitted
     with `seed`), a calibration and a relevance model fitted without its group, and never on a
     `MEASURED_ONLY` suite."""
@@ -283,7 +293,7 @@ def held_out(questions: list[Question], seed: int = 0) -> tuple[Read, np.ndarray
     for train, test in folds:  # the calibration on the other groups' held-out scores and relevance
         a, c, b = fit_calibration(found.score[train], relevance[train], found.hit[train])
         confidence[test] = calibrated(a, c, b, found.score[test], relevance[test])
-    return found, confidence, relevance
+    return Reading(found, confidence, relevance)
 
 
 def thresholds(
@@ -337,22 +347,24 @@ def figures(confidence, relevance, about, hit, answerable, confident, declined) 
     }
 
 
-Reading = tuple[Read, np.ndarray, np.ndarray]  # what `held_out` returns for one ranker seed
-
-
-def pooled_thresholds(readings: list[Reading], questions: list[Question], counted: np.ndarray) -> tuple[float, float]:
-    """(confident, declined) by the rule (`thresholds`) over the `counted` questions' readings of
-    every ranker seed taken together (each question counted once a seed), so that one seed's
-    draws do not set them."""
-    answerable = np.array([q.answerable for q in questions])[counted]
-    found = [r[0] for r in readings]
-    return thresholds(
-        np.concatenate([r[1][counted] for r in readings]),
-        np.concatenate([r[2][counted] for r in readings]),
-        np.concatenate([f.about[counted] for f in found]),
-        np.concatenate([f.hit[counted] for f in found]),
-        np.tile(answerable, len(readings)),
+def stacked(readings: list[Reading], questions: list[Question], counted: np.ndarray) -> tuple[Reading, np.ndarray]:
+    """The `counted` questions' readings of every ranker seed one after another (each question
+    once a seed), and whether each row's question is answerable."""
+    found = Read(
+        *(np.concatenate([getattr(r.found, f.name)[counted] for r in readings]) for f in dataclasses.fields(Read))
     )
+    pooled = Reading(
+        found,
+        np.concatenate([r.confidence[counted] for r in readings]),
+        np.concatenate([r.relevance[counted] for r in readings]),
+    )
+    return pooled, np.tile(np.array([q.answerable for q in questions])[counted], len(readings))
+
+
+def pooled_thresholds(pooled: Reading, answerable: np.ndarray) -> tuple[float, float]:
+    """(confident, declined) by the rule (`thresholds`) over readings of every ranker seed taken
+    together (`stacked`), so that one seed's draws do not set them."""
+    return thresholds(pooled.confidence, pooled.relevance, pooled.found.about, pooled.found.hit, answerable)
 
 
 def held_out_thresholds(readings: list[Reading], questions: list[Question]) -> tuple[np.ndarray, np.ndarray, list]:
@@ -361,7 +373,7 @@ def held_out_thresholds(readings: list[Reading], questions: list[Question]) -> t
     the thresholds are held out too. Also the (confident, declined) pair of each fold."""
     confident, declined, by_fold = np.zeros(len(questions)), np.zeros(len(questions)), []
     for train, test in split(questions):
-        pair = pooled_thresholds(readings, questions, train)
+        pair = pooled_thresholds(*stacked(readings, questions, train))
         confident[test], declined[test] = pair
         by_fold.append([round(x, 4) for x in pair])
     return confident, declined, by_fold
@@ -413,13 +425,10 @@ def fit(questions: list[Question], rows_sha: str, ranker_file: Path, seeds: int 
     # the relevance model on the held-out readings, which are what they meet in use (a ranker's
     # scores on questions it never saw).
     t = fitted_on(questions)
-    answerable = np.tile([q.answerable for q in questions], seeds)[np.tile(t, seeds)]
-    found = [r[0] for r in readings]
-    score, hit = (np.concatenate([getattr(f, name)[t] for f in found]) for name in ("score", "hit"))
-    relevance = np.concatenate([r[2][t] for r in readings])
-    confident, declined = pooled_thresholds(readings, questions, t)
-    a, c, b = fit_calibration(score, relevance, hit)
-    relevance_model = fit_linear(np.vstack([f.relevance[t] for f in found]), answerable, RELEVANCE_FEATURES)
+    pooled, answerable = stacked(readings, questions, t)
+    confident, declined = pooled_thresholds(pooled, answerable)
+    a, c, b = fit_calibration(pooled.found.score, pooled.relevance, pooled.found.hit)
+    relevance_model = fit_linear(pooled.found.relevance, answerable, RELEVANCE_FEATURES)
     ranker = fit_ranker([q for q, taught in zip(questions, t, strict=True) if taught])
     ranker.booster.save_model(str(ranker_file))
     return {

@@ -9,7 +9,17 @@ import pytest
 
 import chat.fitted
 from chat.candidates import ANSWER_FEATURES
-from eval.fit_answer import Question, Read, collect, fit, held_out_table, held_out_thresholds, pooled_thresholds
+from eval.fit_answer import (
+    Question,
+    Read,
+    Reading,
+    collect,
+    fit,
+    held_out_table,
+    held_out_thresholds,
+    pooled_thresholds,
+    stacked,
+)
 from tests.needs import shared_data
 
 
@@ -53,8 +63,8 @@ def test_a_fold_unlike_the_others_is_counted_at_thresholds_set_without_it():
     relevance = np.where(answerable, 0.9, 0.1)
     relevance[[q.group == weak for q in asked]] = 0.3
     found = Read(np.zeros(len(asked)), answerable.copy(), np.zeros((len(asked), 1)), np.zeros(len(asked), bool))
-    reading = (found, np.full(len(asked), 0.95), relevance)
-    every = pooled_thresholds([reading], asked, np.ones(len(asked), bool))
+    reading = Reading(found, np.full(len(asked), 0.95), relevance)
+    every = pooled_thresholds(*stacked([reading], asked, np.ones(len(asked), bool)))
     assert every[1] <= 0.3  # in-sample, the weak document's questions would all be answered
     confident, declined, by_fold = held_out_thresholds([reading], asked)
     table = held_out_table(asked, reading, confident, declined)
