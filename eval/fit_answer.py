@@ -24,7 +24,9 @@ Two steps, the first slow (the chain reads every question of the suites), the se
 The two thresholds follow a stated rule on those held-out confidences: `confident` is the lowest
 at which the answers given confidently hit at least `PRECISION` of the time, counting every
 question (an answer to a question that should be declined is a miss); `declined` is the highest
-at which at most `MAX_DECLINED` of the answerable questions are declined. The shipped thresholds,
+at which at most `MAX_DECLINED` of the answerable questions are declined. Each share is taken at
+the end of its one-sided 95% Wilson interval that the rule must hold at (`share_bounds`): the
+share measured on the readings a threshold is set on is itself an estimate. The shipped thresholds,
 calibration and relevance model are set on the readings of every ranker seed (`--seeds`) taken
 together; in the printed table each question is counted at thresholds set without its fold, so
 the figures that depend on them are held out as well.
@@ -115,6 +117,9 @@ RANKER = {
 # that its figures say how the answerer holds on a kind of corpus it was not fitted to
 MEASURED_ONLY = frozenset({"alone"})
 PRECISION = 0.90  # of the confident answers, the share that must hit (held out)
+# Both rules hold at this z (one-sided 95%, fixed before measuring): the precision's lower bound
+# and the declined share's upper bound, not the shares themselves (`share_bounds`)
+BOUND_Z = 1.645
 MAX_DECLINED = 0.03  # of the answerable questions, the most declined (held out)
 
 
@@ -299,14 +304,15 @@ def held_out(questions: list[Question], seed: int = 0) -> Reading:
 def thresholds(
     confidence: np.ndarray, relevance: np.ndarray, about: np.ndarray, hit: np.ndarray, answerable: np.ndarray
 ) -> tuple[float, float]:
-    """(confident, declined) by the rule of the module's docstring. A question about the documents
+    """(confident, declined) by the rule of the module's docstring, each share taken at the end of
+    its 95% interval that the rule must hold at (`share_bounds`). A question about the documents
     by construction (`about`) is never declined."""
     declinable = answerable & ~about
     declined = max(
         (
             float(t)
             for t in np.unique(relevance)
-            if (declinable & (relevance < t)).sum() <= MAX_DECLINED * answerable.sum()
+            if share_bounds(int((declinable & (relevance < t)).sum()), int(answerable.sum()))[1] <= MAX_DECLINED
         ),
         default=0.0,
     )
@@ -315,11 +321,24 @@ def thresholds(
         (
             float(t)
             for t in np.sort(np.unique(confidence))
-            if (given & (confidence >= t)).any() and hit[given & (confidence >= t)].mean() >= PRECISION
+            if share_bounds(int(hit[given & (confidence >= t)].sum()), int((given & (confidence >= t)).sum()))[0]
+            >= PRECISION
         ),
         1.0,
     )
     return confident, declined
+
+
+def share_bounds(k: int, n: int) -> tuple[float, float]:
+    """(low, high): the one-sided `BOUND_Z` Wilson score bounds of a share of `k` in `n`; (0, 1)
+    for n = 0. The rule holds the share's bound, not the share measured on the readings a
+    threshold is set on, so that it holds on questions those readings never held."""
+    if not n:
+        return 0.0, 1.0
+    p, z2 = k / n, BOUND_Z**2
+    centre = p + z2 / (2 * n)
+    spread = BOUND_Z * np.sqrt(p * (1 - p) / n + z2 / (4 * n * n))
+    return float((centre - spread) / (1 + z2 / n)), float((centre + spread) / (1 + z2 / n))
 
 
 def figures(confidence, relevance, about, hit, answerable, confident, declined) -> dict:
@@ -440,7 +459,8 @@ def fit(questions: list[Question], rows_sha: str, ranker_file: Path, seeds: int 
             f"declined: under the highest held-out relevance at which at most {MAX_DECLINED} of the answerable "
             f"questions are declined; confident: the lowest held-out confidence at which the answers given "
             f"confidently hit at least {PRECISION} of the time (an answer to a question to decline is a miss); "
-            f"both over the readings of every ranker seed together"
+            f"each share at the end of its one-sided Wilson interval at z = {BOUND_Z} (95%) that the rule must "
+            f"hold at; both over the readings of every ranker seed together"
         ),
         "held_out": tables[0],
         "thresholds_by_fold": {"confident_declined": by_fold, "note": "each set without its fold, as the table counts"},

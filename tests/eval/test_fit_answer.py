@@ -19,6 +19,7 @@ from eval.fit_answer import (
     held_out_thresholds,
     pooled_thresholds,
     stacked,
+    thresholds,
 )
 from tests.needs import shared_data
 
@@ -57,7 +58,7 @@ def test_a_fold_unlike_the_others_is_counted_at_thresholds_set_without_it():
     the other folds' readings. When one home document's answerable questions read as less
     relevant than every other's, they are declined at the others' threshold, where a rule set on
     every question would lower the threshold to answer them and report no decline."""
-    asked = questions(100)
+    asked = questions(400)
     weak = asked[1].group
     answerable = np.array([q.answerable for q in asked])
     relevance = np.where(answerable, 0.9, 0.1)
@@ -71,6 +72,22 @@ def test_a_fold_unlike_the_others_is_counted_at_thresholds_set_without_it():
     weak_share = sum(q.group == weak for q in asked) / answerable.sum()
     assert table["all"]["answerable_declined"] == pytest.approx(weak_share, abs=0.01) and weak_share > 0.03
     assert len(by_fold) == 5 and {pair[1] for pair in by_fold} == {0.9, every[1]}
+
+
+def test_shares_measured_on_few_questions_set_no_threshold_they_cannot_support():
+    """Each rule holds at its share's 95% bound. Nine right answers in ten at some confidence are
+    too few to state such answers (the precision's lower bound is under 0.90), 950 in 1,000 are
+    enough. Declining the 2% of answerable questions that read as least relevant needs enough of
+    them to show that at most 3% would be: not with 100, yes with 2,000."""
+    for n, right, stated in ((10, 9, False), (30, 27, False), (1000, 950, True)):
+        ones = np.ones(n)
+        confident, _ = thresholds(0.99 * ones, ones, np.zeros(n, bool), np.arange(n) < right, np.ones(n, bool))
+        assert (confident == 0.99) is stated, (n, right, confident)
+    for n, declines in ((100, False), (2000, True)):
+        relevance = np.where(np.arange(n) < n // 50, 0.2, 0.9)
+        ones = np.ones(n)
+        _, declined = thresholds(0.5 * ones, relevance, np.zeros(n, bool), np.ones(n, bool), np.ones(n, bool))
+        assert (declined > 0.2) is declines, (n, declined)
 
 
 def test_a_measured_only_suite_is_held_out_and_never_fitted_on(tmp_path):
