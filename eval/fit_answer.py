@@ -280,17 +280,25 @@ class Reading(NamedTuple):
     relevance: np.ndarray
 
 
+def read_held_out(questions: list[Question], seed: int = 0, taught=lambda q: True) -> Read:
+    """What rankers (fitted with `seed`) read of each question, each ranker fitted on the other
+    folds' questions for which `taught(question)` holds (`eval.learning_curve` keeps a share)."""
+    found = Read.nothing(len(questions))  # every field filled below, fold by fold
+    for train, test in split(questions):
+        ranker = fit_ranker([questions[i] for i in train if taught(questions[i])], seed)
+        part = read([questions[i] for i in test], ranker)
+        for f in dataclasses.fields(Read):
+            getattr(found, f.name)[test] = getattr(part, f.name)
+    return found
+
+
 def held_out(questions: list[Question], seed: int = 0) -> Reading:
     """(what held-out rankers read, confidence, relevance) per question: each from a ranker (fitted
     with `seed`), a calibration and a relevance model fitted without its group, and never on a
     `MEASURED_ONLY` suite."""
     answerable = np.array([q.answerable for q in questions])
     folds = split(questions)
-    found = Read.nothing(len(questions))  # every field filled below, fold by fold
-    for train, test in folds:
-        part = read([questions[i] for i in test], fit_ranker([questions[i] for i in train], seed))
-        for name in ("score", "hit", "relevance", "about"):
-            getattr(found, name)[test] = getattr(part, name)
+    found = read_held_out(questions, seed)
     confidence, relevance = np.zeros(len(questions)), np.zeros(len(questions))
     for train, test in folds:  # the relevance model on the other groups' held-out reading
         model = fit_linear(found.relevance[train], answerable[train], RELEVANCE_FEATURES)
@@ -317,15 +325,12 @@ def thresholds(
         default=0.0,
     )
     given = (relevance >= declined) | about
-    confident = next(
-        (
-            float(t)
-            for t in np.sort(np.unique(confidence))
-            if share_bounds(int(hit[given & (confidence >= t)].sum()), int((given & (confidence >= t)).sum()))[0]
-            >= PRECISION
-        ),
-        1.0,
-    )
+
+    def precision_low(t: float) -> float:  # of the answers stated at confidence t and above
+        stated = given & (confidence >= t)
+        return share_bounds(int(hit[stated].sum()), int(stated.sum()))[0]
+
+    confident = next((float(t) for t in np.sort(np.unique(confidence)) if precision_low(t) >= PRECISION), 1.0)
     return confident, declined
 
 
@@ -502,6 +507,15 @@ def _commit() -> str:
         return ""
 
 
+def load_rows(path: Path) -> list[Question]:
+    """The questions kept in `path` by `--collect`. Raises ValueError when they were collected
+    with other feature code than `FEATURE_CODE` is now."""
+    data = pickle.loads(path.read_bytes())
+    if data["feature_code_sha256"] != feature_code_digest():
+        raise ValueError(f"{path} was collected with other feature code")
+    return [Question(*row) for row in data["questions"]]
+
+
 def table(held: dict) -> str:
     columns = list(next(iter(held.values())))
     lines = ["| row | " + " | ".join(columns) + " |", "|---" * (len(columns) + 1) + "|"]
@@ -524,10 +538,10 @@ def main(argv: list[str] | None = None) -> int:
         args.rows.parent.mkdir(parents=True, exist_ok=True)
         rows = [dataclasses.astuple(q) for q in questions]  # plain values: readable by any script
         args.rows.write_bytes(pickle.dumps({"feature_code_sha256": feature_code_digest(), "questions": rows}))
-    data = pickle.loads(args.rows.read_bytes())
-    if data["feature_code_sha256"] != feature_code_digest():
-        parser.error(f"{args.rows} was collected with other feature code: run with --collect")
-    questions = [Question(*row) for row in data["questions"]]
+    try:
+        questions = load_rows(args.rows)
+    except ValueError as error:
+        parser.error(f"{error}: run with --collect")
     sha = hashlib.sha256(args.rows.read_bytes()).hexdigest()
     fitted = fit(questions, sha, args.out.with_name("answer-ranker.txt"), args.seeds)
     args.out.write_text(json.dumps(fitted, indent=1) + "\n")

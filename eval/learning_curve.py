@@ -13,14 +13,13 @@ questions of the same kinds will not lift the figure; what the ranker is given t
 from __future__ import annotations
 
 import argparse
-import pickle
 import sys
 import zlib
 from pathlib import Path
 
 import numpy as np
 
-from eval.fit_answer import MEASURED_ONLY, ROWS, Question, fit_ranker, read, split
+from eval.fit_answer import MEASURED_ONLY, ROWS, Question, load_rows, read_held_out
 
 SHARES = (0.125, 0.25, 0.5, 1.0)
 SUITES = ("own", "reader", "covidqa", "covidqa-small", "pubmedqa")
@@ -35,11 +34,7 @@ def kept(group: str, share: float) -> bool:
 def top1(questions: list[Question], share: float, seed: int) -> np.ndarray:
     """(n,) bool: whether each question's chosen quote holds the answer, read by a ranker fitted
     (with `seed`) on the `share` of the other folds' groups."""
-    hit = np.zeros(len(questions), bool)
-    for train, test in split(questions):
-        ranker = fit_ranker([questions[i] for i in train if kept(questions[i].group, share)], seed)
-        hit[test] = read([questions[i] for i in test], ranker).hit
-    return hit
+    return read_held_out(questions, seed, taught=lambda q: kept(q.group, share)).hit
 
 
 def curve(questions: list[Question], shares=SHARES, seeds: int = 2) -> list[tuple[str, dict[str, float]]]:
@@ -68,7 +63,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not args.rows.exists():
         parser.error(f"{args.rows}: no kept rows; run python -m eval.fit_answer --collect first")
-    questions = [Question(*row) for row in pickle.loads(args.rows.read_bytes())["questions"]]
+    try:
+        questions = load_rows(args.rows)
+    except ValueError as error:
+        parser.error(f"{error}: run python -m eval.fit_answer --collect")
     rows = curve(questions, seeds=args.seeds)
     columns = list(rows[0][1])
     print("| top-1, held out | " + " | ".join(columns) + " |\n" + "|---" * (len(columns) + 1) + "|")
